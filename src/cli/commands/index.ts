@@ -1,0 +1,12 @@
+/**
+ * The catalogue of subcommands. Adding a command = one file in this folder + one line here.
+ */
+import type { Command } from 'commander';
+
+type Register = (program: Command) => void;
+
+const commands: Register[] = [];
+
+export function registerCommands(program: Command): void {
+  for (const register of commands) register(program);
+}

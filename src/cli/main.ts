@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+/**
+ * The `canary` command: the composition root. Each subcommand lives in src/cli/commands/<name>.ts
+ * and exports `register(program)`. This folder may import every area; no area imports it.
+ * Errors become exit codes here (docs/errors.md): CanaryError → its code's exit, anything else → 2.
+ */
+import { Command, CommanderError } from 'commander';
+import { ExitCode, isCanaryError } from '../shared/index.js';
+import { registerCommands } from './commands/index.js';
+
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command();
+  program
+    .name('canary')
+    .description('Realtime Canary: synthetic monitoring and load tests for Supabase Realtime delivery.')
+    .exitOverride()
+    .showHelpAfterError('(run `canary --help` for usage)');
+  registerCommands(program);
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.Ok;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return ExitCode.Ok;
+      if (error.code === 'commander.help') return ExitCode.Ok;
+      return ExitCode.RunFailed;
+    }
+    if (isCanaryError(error)) {
+      process.stderr.write(`canary: ${error.format()}\n`);
+      return error.exitCode;
+    }
+    process.stderr.write(
+      `canary: INTERNAL: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    return ExitCode.RunFailed;
+  }
+}
+
+const code = await main(process.argv);
+process.exitCode = code;

@@ -1,0 +1,7 @@
+/**
+ * Metrics: the catalogue (every metric's name, help, unit, labels, buckets — the single source
+ * the exporter, SLOs, alert rules and dashboards read) and a factory that builds prom-client
+ * instruments on a caller-owned Registry. Imports shared only.
+ */
+export * from './catalog.js';
+export * from './registry.js';

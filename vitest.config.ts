@@ -1,0 +1,14 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    // Integration tests start a real Postgres and real websocket servers; give them room.
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+    // Two cores: more parallel files than this only adds contention to timing-sensitive tests.
+    maxWorkers: 2,
+    reporters: ['default'],
+  },
+});
