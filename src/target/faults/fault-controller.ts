@@ -1,0 +1,117 @@
+/**
+ * Holds the target's current fault settings, validates updates, counts injected faults and
+ * notifies the parts that re-arm on change. SQL-level faults (publication, RLS policy) are
+ * applied through the `applySql` hook so this module stays free of database code.
+ */
+import type { FaultController } from '../components.js';
+import type { TargetMetrics } from '../target-metrics.js';
+import {
+  faultSettingsSchema,
+  type FaultKind,
+  type FaultSettings,
+  type FaultSettingsInput,
+} from './fault-settings.js';
+
+export interface FaultControllerOptions {
+  metrics: TargetMetrics;
+  initial?: FaultSettingsInput;
+  /** Seed for the fault dice, so a test can replay the same drops. Omit for Math.random. */
+  seed?: number;
+  /** Apply / revert faults that live in the database (publication membership, RLS policy). */
+  applySql?: (next: FaultSettings, previous: FaultSettings) => Promise<void>;
+}
+
+export class FaultSettingsError extends Error {
+  constructor(readonly issues: string[]) {
+    super(`invalid fault settings: ${issues.join('; ')}`);
+    this.name = 'FaultSettingsError';
+  }
+}
+
+/** mulberry32: small, fast, good enough for fault dice; not for anything secret. */
+function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function parseSettings(input: unknown): FaultSettings {
+  const result = faultSettingsSchema.safeParse(input);
+  if (!result.success) {
+    throw new FaultSettingsError(
+      result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`),
+    );
+  }
+  return result.data;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Deep-merge a patch into plain settings (objects merge, everything else replaces). */
+function merge(base: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(patch)) {
+    const existing = out[key];
+    out[key] = isPlainObject(existing) && isPlainObject(value) ? merge(existing, value) : value;
+  }
+  return out;
+}
+
+export function createFaultController(options: FaultControllerOptions): FaultController & {
+  /** Apply the initial settings' SQL faults; startTarget calls it once migrations ran. */
+  init(): Promise<void>;
+} {
+  const random = options.seed === undefined ? Math.random : seededRandom(options.seed);
+  const listeners = new Set<(settings: FaultSettings) => void>();
+  let current = parseSettings(options.initial ?? {});
+  const none = parseSettings({});
+
+  async function replace(next: FaultSettings): Promise<FaultSettings> {
+    const previous = current;
+    if (options.applySql) await options.applySql(next, previous);
+    current = next;
+    for (const listener of listeners) listener(current);
+    return current;
+  }
+
+  return {
+    get current() {
+      return current;
+    },
+    async init() {
+      if (options.applySql) await options.applySql(current, none);
+    },
+    async update(patch) {
+      if (!isPlainObject(patch))
+        throw new FaultSettingsError(['(root): expected an object of fault settings']);
+      return replace(parseSettings(merge(current as unknown as Record<string, unknown>, patch)));
+    },
+    async reset() {
+      return replace(none);
+    },
+    record(kind: FaultKind, path) {
+      options.metrics.faultsInjected.inc({ fault: kind, path });
+    },
+    onChange(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    sampleDelay(fault) {
+      if (fault.delayMs === 0 && fault.jitterMs === 0) return 0;
+      const jitter = fault.jitterMs === 0 ? 0 : (random() * 2 - 1) * fault.jitterMs;
+      return Math.max(0, fault.delayMs + jitter);
+    },
+    roll(rate) {
+      if (rate <= 0) return false;
+      if (rate >= 1) return true;
+      return random() < rate;
+    },
+  };
+}
