@@ -1,0 +1,6 @@
+/**
+ * Server: the harness's HTTP face. A fastify exporter handed a Registry and a StatusSource serves
+ * Prometheus metrics, liveness and readiness, the JSON status, a server-sent event stream and the
+ * self-contained live status page. Imports metrics and shared (and probe types only).
+ */
+export * from './status-snapshot.js';
