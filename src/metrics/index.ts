@@ -5,3 +5,4 @@
  */
 export * from './catalog.js';
 export * from './registry.js';
+export * from './harness-health.js';
