@@ -4,3 +4,7 @@
  * self-contained live status page. Imports metrics and shared (and probe types only).
  */
 export * from './status-snapshot.js';
+export * from './status-hub.js';
+export * from './readiness.js';
+export { startExporter, DEFAULT_EXPORTER_PORT, type Exporter, type ExporterOptions } from './exporter.js';
+export { renderStatusPage } from './status-page.js';

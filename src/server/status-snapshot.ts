@@ -5,6 +5,7 @@
  *
  * Shape: per environment → per probe → per delivery path.
  */
+import { DELIVERY_PATHS, SUBSCRIPTION_STATUSES } from '../metrics/index.js';
 import type { ClientKind, DeliveryPath, SubscriptionStatus } from '../metrics/index.js';
 
 /** A subscriber that has asked to join but has not heard back yet is `JOINING`. */
@@ -107,4 +108,87 @@ export interface StatusSource {
 /** A snapshot with nothing in it: what a source reports before any environment is configured. */
 export function emptyStatusSnapshot(now: Date = new Date()): StatusSnapshot {
   return { generatedAt: now.toISOString(), harness: null, environments: [] };
+}
+
+/**
+ * A field-by-field copy of exactly what the contract names. Producers may hand over richer
+ * objects (a runner's internal state with its config and keys hanging off it); only the fields
+ * above ever reach a route, so nothing a producer adds by accident is exposed.
+ */
+export function projectStatusSnapshot(snapshot: StatusSnapshot): StatusSnapshot {
+  return {
+    generatedAt: String(snapshot.generatedAt),
+    harness: snapshot.harness
+      ? {
+          overloaded: Boolean(snapshot.harness.overloaded),
+          eventLoopLagP99Ms: Number(snapshot.harness.eventLoopLagP99Ms),
+          cpuRatio: Number(snapshot.harness.cpuRatio),
+        }
+      : null,
+    environments: snapshot.environments.map((environment) => ({
+      name: String(environment.name),
+      probes: environment.probes.map(projectProbe),
+    })),
+  };
+}
+
+function projectProbe(probe: ProbeStatusView): ProbeStatusView {
+  return {
+    name: String(probe.name),
+    roundsCompleted: Number(probe.roundsCompleted),
+    lastRoundAt: probe.lastRoundAt === null ? null : String(probe.lastRoundAt),
+    lastRoundSuccess: probe.lastRoundSuccess === null ? null : Boolean(probe.lastRoundSuccess),
+    subscribers: probe.subscribers.map((group) => ({
+      client: group.client,
+      desired: Number(group.desired),
+      byStatus: pickNumbers(group.byStatus, SUBSCRIBER_STATES),
+    })),
+    paths: probe.paths.map((path) => ({
+      path: path.path,
+      latencyMs: {
+        p50: nullableNumber(path.latencyMs.p50),
+        p95: nullableNumber(path.latencyMs.p95),
+        p99: nullableNumber(path.latencyMs.p99),
+      },
+      delivered: Number(path.delivered),
+      late: Number(path.late),
+      dropped: Number(path.dropped),
+      duplicates: Number(path.duplicates),
+      deliveredRatio: nullableNumber(path.deliveredRatio),
+      series: path.series.map((point) => ({
+        at: String(point.at),
+        latencyMs: nullableNumber(point.latencyMs),
+      })),
+    })),
+    slos: probe.slos.map((slo) => ({
+      name: String(slo.name),
+      objective: Number(slo.objective),
+      current: nullableNumber(slo.current),
+      met: slo.met === null ? null : Boolean(slo.met),
+    })),
+    recentEvents: probe.recentEvents.map((event) => {
+      const latencyMs: RecentEvent['latencyMs'] = {};
+      for (const path of DELIVERY_PATHS) {
+        const value = event.latencyMs[path];
+        if (value === 'dropped') latencyMs[path] = 'dropped';
+        else if (typeof value === 'number') latencyMs[path] = value;
+      }
+      return { id: String(event.id), publishedAt: String(event.publishedAt), latencyMs };
+    }),
+  };
+}
+
+const SUBSCRIBER_STATES: readonly SubscriberState[] = [...SUBSCRIPTION_STATUSES, 'JOINING'];
+
+function pickNumbers<K extends string>(source: Partial<Record<K, number>>, keys: readonly K[]) {
+  const picked: Partial<Record<K, number>> = {};
+  for (const key of keys) {
+    const value = source[key];
+    if (typeof value === 'number') picked[key] = value;
+  }
+  return picked;
+}
+
+function nullableNumber(value: number | null): number | null {
+  return value === null ? null : Number(value);
 }
