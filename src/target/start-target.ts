@@ -1,0 +1,285 @@
+/**
+ * startTarget(): brings the whole local target up in dependency order — database, migrations,
+ * keys, metrics, faults, change feed, gateway, HTTP — and returns a handle that knows every URL,
+ * key and secret, can create mechanics, and stops everything (idempotently) in reverse order.
+ */
+import type { FastifyInstance } from 'fastify';
+import type pg from 'pg';
+import { CanaryError, isCanaryError, silentLogger, systemClock, type Logger } from '../shared/index.js';
+import {
+  FREE_PLAN_LIMITS,
+  type AssignmentBroadcaster,
+  type ChangeFeed,
+  type FaultController,
+  type PlanLimits,
+  type RealtimeGateway,
+  type TargetContext,
+} from './components.js';
+import { applyMigrations, startEmbeddedDatabase, type EmbeddedDatabaseHandle } from './database/index.js';
+import * as faultArea from './faults/index.js';
+import { createFaultController, type FaultSettings, type FaultSettingsInput } from './faults/index.js';
+import { createHttpServer, listen } from './http-server.js';
+import { createKeyRing, type LocalKeyRing } from './keys.js';
+import { createChangeFeed } from './replication/index.js';
+import { createRealtimeGateway } from './realtime/index.js';
+import { createTargetMetrics } from './target-metrics.js';
+
+export const DEFAULT_BROADCAST_CHANNEL = 'mechanic-assignments';
+
+export interface TargetOptions {
+  /** Interface for HTTP + websocket; default 127.0.0.1. */
+  host?: string;
+  /** HTTP + websocket port; 0 (the default) picks a free one. */
+  port?: number;
+  /** Postgres port; omitted → a free one. */
+  dbPort?: number;
+  /** Where the cluster lives; omitted → a temp directory removed on stop(). */
+  dataDir?: string;
+  /** Keep an explicit dataDir after stop() (default true when dataDir is given). */
+  keepDataDir?: boolean;
+  /** HS256 secret (≥ 32 chars); omitted → random per run. */
+  jwtSecret?: string;
+  limits?: Partial<PlanLimits>;
+  faults?: FaultSettingsInput;
+  /** Seed for the fault dice, so a run's drops can be replayed. */
+  faultSeed?: number;
+  /** Bearer token for /admin/v1/faults; omitted → random. */
+  adminToken?: string;
+  /** Channel the waiver endpoint broadcasts new_assignment on. */
+  broadcastChannel?: string;
+  /** Replace how the waiver endpoint announces assignments (default: the REST broadcast endpoint). */
+  broadcaster?: (target: { url: string; serviceRoleKey: string }) => AssignmentBroadcaster;
+  logger?: Logger;
+}
+
+export interface CreatedMechanic {
+  id: string;
+  name: string;
+  isAdmin: boolean;
+  /** A user access token for this mechanic (role authenticated, sub = id). */
+  token: string;
+}
+
+export interface LocalTarget {
+  /** http://host:port — what SUPABASE_URL should be. */
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  readonly anonKey: string;
+  readonly serviceRoleKey: string;
+  readonly jwtSecret: string;
+  readonly databaseUrl: string;
+  readonly adminToken: string;
+  readonly broadcastChannel: string;
+  readonly context: TargetContext;
+  readonly gateway: RealtimeGateway;
+  readonly feed: ChangeFeed;
+  readonly faults: FaultController;
+  readonly keys: LocalKeyRing;
+  readonly http: FastifyInstance;
+  readonly db: EmbeddedDatabaseHandle;
+  createMechanic(options?: {
+    name?: string;
+    isAdmin?: boolean;
+    expiresInSeconds?: number;
+  }): Promise<CreatedMechanic>;
+  mintToken(
+    sub: string,
+    options?: { expiresInSeconds?: number; claims?: Record<string, unknown> },
+  ): Promise<string>;
+  stop(): Promise<void>;
+}
+
+type SqlFaultApplier = (next: FaultSettings, previous: FaultSettings) => Promise<void>;
+type FaultRouteRegistrar = (
+  app: FastifyInstance,
+  ctx: TargetContext,
+  adminToken: string,
+) => Promise<void> | void;
+
+/** Optional parts of the fault area, used when that area exports them. */
+function optionalFaultExports(): {
+  createSqlFaultApplier?: (db: EmbeddedDatabaseHandle) => SqlFaultApplier;
+  registerFaultRoutes?: FaultRouteRegistrar;
+} {
+  const area = faultArea as Record<string, unknown>;
+  return {
+    createSqlFaultApplier:
+      typeof area.createSqlFaultApplier === 'function'
+        ? (area.createSqlFaultApplier as (db: EmbeddedDatabaseHandle) => SqlFaultApplier)
+        : undefined,
+    registerFaultRoutes:
+      typeof area.registerFaultRoutes === 'function'
+        ? (area.registerFaultRoutes as FaultRouteRegistrar)
+        : undefined,
+  };
+}
+
+/** The seed's broadcastSessionAssignment: POST the Realtime REST broadcast with the service key. */
+export function restBroadcaster(
+  url: string,
+  serviceRoleKey: string,
+  channel: string,
+  logger: Logger,
+): AssignmentBroadcaster {
+  return async (event, payload) => {
+    const response = await fetch(`${url}/realtime/v1/api/broadcast`, {
+      method: 'POST',
+      headers: {
+        apikey: serviceRoleKey,
+        Authorization: `Bearer ${serviceRoleKey}`,
+        'Content-Type': 'application/json',
+      },
+      body: JSON.stringify({ messages: [{ topic: channel, event, payload, private: false }] }),
+      signal: AbortSignal.timeout(10_000),
+    });
+    await response.body?.cancel();
+    if (!response.ok) {
+      logger.warn('broadcast failed; postgres_changes is the fallback', { status: response.status, event });
+      throw new Error(`broadcast answered ${response.status}`);
+    }
+  };
+}
+
+export async function startTarget(options: TargetOptions = {}): Promise<LocalTarget> {
+  const logger = options.logger ?? silentLogger;
+  const host = options.host ?? '127.0.0.1';
+  const broadcastChannel = options.broadcastChannel ?? DEFAULT_BROADCAST_CHANNEL;
+  const adminToken =
+    options.adminToken ?? (await import('node:crypto')).randomBytes(24).toString('base64url');
+  const cleanups: (() => Promise<void>)[] = [];
+  const unwind = async (): Promise<void> => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+  };
+
+  try {
+    const db = await startEmbeddedDatabase({
+      port: options.dbPort,
+      dataDir: options.dataDir,
+      keepDataDir: options.keepDataDir,
+      logger: logger.child({ part: 'postgres' }),
+    });
+    cleanups.push(() => db.stop());
+    const applied = await applyMigrations(db.adminPool);
+    logger.debug('migrations applied', { applied });
+
+    const keys = await createKeyRing({ secret: options.jwtSecret });
+    const metrics = createTargetMetrics();
+    const { createSqlFaultApplier, registerFaultRoutes } = optionalFaultExports();
+    const faults = createFaultController({
+      metrics,
+      initial: options.faults,
+      seed: options.faultSeed,
+      applySql: createSqlFaultApplier?.(db),
+    });
+    const context: TargetContext = {
+      db,
+      keys,
+      faults,
+      metrics,
+      limits: { ...FREE_PLAN_LIMITS, ...options.limits },
+      logger,
+      clock: systemClock,
+    };
+    await faults.init();
+
+    const feed = createChangeFeed(context);
+    await feed.start();
+    cleanups.push(() => feed.stop());
+    const gateway = createRealtimeGateway(context, feed);
+    cleanups.push(() => gateway.close());
+
+    // The broadcaster needs the listening URL, which exists only after listen().
+    const announcer: { current: AssignmentBroadcaster } = {
+      current: async () => {
+        throw new Error('the target is not listening yet');
+      },
+    };
+    const http = await createHttpServer(context, {
+      routes: [
+        (app) => gateway.registerRoutes(app),
+        async (app) => {
+          // The fault admin API lives in the faults area; mounted as soon as it is exported there.
+          if (registerFaultRoutes) await registerFaultRoutes(app, context, adminToken);
+          else logger.debug('fault admin routes not available in this build');
+        },
+      ],
+    });
+    cleanups.push(() => http.close());
+    const port = await listen(http, host, options.port ?? 0);
+    gateway.attach(http.server);
+    const url = `http://${host}:${port}`;
+    announcer.current = options.broadcaster
+      ? options.broadcaster({ url, serviceRoleKey: keys.serviceRoleKey })
+      : restBroadcaster(url, keys.serviceRoleKey, broadcastChannel, logger);
+
+    let stopped: Promise<void> | undefined;
+    const target: LocalTarget = {
+      url,
+      host,
+      port,
+      anonKey: keys.anonKey,
+      serviceRoleKey: keys.serviceRoleKey,
+      jwtSecret: keys.secret,
+      databaseUrl: db.databaseUrl,
+      adminToken,
+      broadcastChannel,
+      context,
+      gateway,
+      feed,
+      faults,
+      keys,
+      http,
+      db,
+      createMechanic: (mechanicOptions = {}) => createMechanic(db.adminPool, keys, mechanicOptions),
+      mintToken: (sub, tokenOptions) => keys.mintUserToken(sub, tokenOptions),
+      stop() {
+        stopped ??= (async () => {
+          // Sockets first so clients see a clean close, then the feed's slot, HTTP, Postgres.
+          await gateway
+            .close()
+            .catch((error: unknown) => logger.warn('gateway close failed', { error: String(error) }));
+          await feed
+            .stop()
+            .catch((error: unknown) => logger.warn('feed stop failed', { error: String(error) }));
+          await http.close().catch(() => undefined);
+          await db.stop();
+        })();
+        return stopped;
+      },
+    };
+    return target;
+  } catch (error) {
+    await unwind();
+    if (isCanaryError(error)) throw error;
+    throw new CanaryError(
+      'TARGET_START_FAILED',
+      `the local target failed to start: ${(error as Error).message}`,
+      {
+        hint: 'run with LOG_LEVEL=debug to see each part start; check ports and disk space',
+        cause: error,
+      },
+    );
+  }
+}
+
+async function createMechanic(
+  pool: pg.Pool,
+  keys: LocalKeyRing,
+  options: { name?: string; isAdmin?: boolean; expiresInSeconds?: number },
+): Promise<CreatedMechanic> {
+  const { rows } = await pool.query<{ id: string; name: string; is_admin: boolean }>(
+    `insert into public.mechanics (name, is_admin) values (coalesce($1, 'Mechanic ' || substr(md5(random()::text), 1, 6)), $2)
+     returning id, name, is_admin`,
+    [options.name ?? null, options.isAdmin ?? false],
+  );
+  const row = rows[0];
+  if (!row) throw new Error('inserting a mechanic returned no row');
+  const token = await keys.mintUserToken(row.id, {
+    expiresInSeconds: options.expiresInSeconds ?? 24 * 3600,
+    claims: row.is_admin
+      ? { app_metadata: { provider: 'email', providers: ['email'], role: 'admin' } }
+      : undefined,
+  });
+  return { id: row.id, name: row.name, isAdmin: row.is_admin, token };
+}

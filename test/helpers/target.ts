@@ -1,0 +1,58 @@
+/**
+ * Shared test fixtures: a real local target per test file (withTarget) and a real supabase-js
+ * client wired with the `ws` transport Node 20 needs (createSupabaseClient).
+ */
+import { createClient, type SupabaseClient, type SupabaseClientOptions } from '@supabase/supabase-js';
+import { afterAll, beforeAll } from 'vitest';
+import WebSocket from 'ws';
+import { startTarget, type LocalTarget, type TargetOptions } from '../../src/target/index.js';
+
+/**
+ * Starts a target before the file's tests and stops it after. Read `.current` inside tests
+ * (it is set once beforeAll ran).
+ */
+export function withTarget(options: TargetOptions = {}): { readonly current: LocalTarget } {
+  let target: LocalTarget | undefined;
+  beforeAll(async () => {
+    target = await startTarget(options);
+  });
+  afterAll(async () => {
+    await target?.stop();
+  });
+  return {
+    get current(): LocalTarget {
+      if (!target) throw new Error('withTarget(): the target is used before beforeAll started it');
+      return target;
+    },
+  };
+}
+
+export interface TestClientOptions {
+  /** A user access token sent as Authorization instead of the key (e.g. a mechanic's token). */
+  accessToken?: string;
+  /** Extra supabase-js options merged over the defaults. */
+  client?: SupabaseClientOptions<'public'>;
+}
+
+type WebSocketTransport = NonNullable<NonNullable<SupabaseClientOptions<'public'>['realtime']>['transport']>;
+
+/** A real supabase-js client for the target (no session persistence, ws transport). */
+export function createSupabaseClient(
+  url: string,
+  key: string,
+  options: TestClientOptions = {},
+): SupabaseClient {
+  const accessToken = options.accessToken;
+  return createClient(url, key, {
+    ...options.client,
+    auth: {
+      persistSession: false,
+      autoRefreshToken: false,
+      detectSessionInUrl: false,
+      ...options.client?.auth,
+    },
+    // ws's typings differ from the DOM WebSocket realtime-js declares; the runtime shape is the same.
+    realtime: { transport: WebSocket as unknown as WebSocketTransport, ...options.client?.realtime },
+    ...(accessToken ? { accessToken: async () => accessToken } : {}),
+  });
+}
