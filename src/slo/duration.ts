@@ -17,7 +17,7 @@ export function parseDurationSeconds(text: string): number | undefined {
 
 /** A duration string such as '1s' or '28d'; validated, kept as written. */
 export const durationSchema = z.string().refine((text) => parseDurationSeconds(text) !== undefined, {
-  message: "expected a duration such as '500ms', '1s', '5m', '1h' or '28d'",
+  message: 'not a duration — write it like 500ms, 1s, 5m, 1h or 28d',
 });
 
 /** Seconds → the shortest Prometheus duration that says the same ('90s' → '90s', 3600 → '1h'). */

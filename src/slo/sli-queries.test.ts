@@ -4,7 +4,7 @@ import { errorRatioQuery, sliQueries, withWindow } from './sli-queries.js';
 import { parseSlo, type Slo } from './slo-spec.js';
 
 function slo(sli: unknown, extra: Record<string, unknown> = {}): Slo {
-  return parseSlo({ name: 'x', description: 'x', objective: 0.99, sli, ...extra }, 'test', 'slo');
+  return parseSlo({ name: 'x', description: 'x', objective: 0.99, sli, ...extra }, 'test', ['slo']);
 }
 
 describe('SLI queries', () => {

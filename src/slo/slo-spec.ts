@@ -19,11 +19,9 @@
  *         # subscription: { timeToSubscribed: 5s }  # SUBSCRIBED (within T) / join attempts
  *         # headroom: { minSubscribers: 150, joinSuccess: 0.999 }  # peak ≥ min and joins succeed
  */
-import fs from 'node:fs';
-import { parseDocument } from 'yaml';
 import { z } from 'zod';
+import { configInvalid, configIssues, loadYamlFile } from '../config/index.js';
 import { DELIVERY_PATHS, LATENCY_BUCKETS_SECONDS, SUBSCRIBE_BUCKETS_SECONDS } from '../metrics/index.js';
-import { CanaryError } from '../shared/index.js';
 import { durationSchema, parseDurationSeconds } from './duration.js';
 
 export const SLO_SPEC_VERSION = 'canary.slo/v1';
@@ -32,7 +30,7 @@ function bucketDuration(buckets: readonly number[], what: string) {
   return durationSchema.refine(
     (text) => buckets.some((bucket) => Math.abs(bucket - (parseDurationSeconds(text) ?? NaN)) < 1e-9),
     {
-      message: `${what} must equal a histogram bucket of the metric catalogue: ${buckets
+      message: `${what} must equal a histogram bucket of the metric catalogue — use one of ${buckets
         .map((b) => `${b}s`)
         .join(', ')}`,
     },
@@ -74,7 +72,7 @@ const sliSchema = z
     if (kinds.length !== 1) {
       ctx.addIssue({
         code: 'custom',
-        message: `needs exactly one of ${SLI_KINDS.join(', ')} (found ${kinds.length ? kinds.join(', ') : 'none'})`,
+        message: `found ${kinds.length ? kinds.join(' and ') : 'no SLI kind'} — give exactly one of ${SLI_KINDS.join(', ')}`,
       });
     }
   })
@@ -91,13 +89,13 @@ export const sloSchema = z
       .string()
       .regex(
         /^[a-z][a-z0-9-]*$/,
-        'use kebab-case: lower-case letters, digits and dashes, e.g. delivery-latency',
+        'not a valid SLO name — use kebab-case: lower-case letters, digits and dashes, e.g. delivery-latency',
       ),
     description: z.string().min(1),
     objective: z
       .number()
-      .gt(0, 'objective is a ratio, e.g. 0.999')
-      .lt(1, 'objective is a ratio below 1, e.g. 0.999'),
+      .gt(0, 'objective is a ratio — write e.g. 0.999 for 99.9%')
+      .lt(1, 'objective is a ratio below 1 — write e.g. 0.999 for 99.9%'),
     window: durationSchema.default('28d'),
     envs: z.array(z.string().min(1)).min(1).optional(),
     paths: z.array(z.enum(DELIVERY_PATHS)).min(1).optional(),
@@ -108,7 +106,7 @@ export const sloSchema = z
       ctx.addIssue({
         code: 'custom',
         path: ['paths'],
-        message: 'only latency and delivery SLIs are per delivery path; remove paths',
+        message: 'only latency and delivery SLIs are per delivery path — remove paths',
       });
     }
   });
@@ -117,7 +115,9 @@ export type Slo = z.infer<typeof sloSchema>;
 
 export const sloSpecSchema = z
   .strictObject({
-    version: z.literal(SLO_SPEC_VERSION, { error: `version must be '${SLO_SPEC_VERSION}'` }),
+    version: z.literal(SLO_SPEC_VERSION, {
+      error: `write \`version: ${SLO_SPEC_VERSION}\` as the first line`,
+    }),
     slos: z.array(sloSchema).min(1),
   })
   .superRefine((spec, ctx) => {
@@ -127,7 +127,7 @@ export const sloSpecSchema = z
         ctx.addIssue({
           code: 'custom',
           path: ['slos', index, 'name'],
-          message: `duplicate SLO name '${slo.name}'`,
+          message: `duplicate SLO name '${slo.name}' — give each SLO a unique name`,
         });
       }
       seen.add(slo.name);
@@ -144,61 +144,21 @@ export function sliKind(slo: Slo): SliKind {
   return 'headroom';
 }
 
-/** `slos.0.sli.latency.threshold` style key path, as the errors print it. */
-export function formatIssuePath(path: readonly PropertyKey[], prefix = ''): string {
-  const joined = path.map((part) => String(part)).join('.');
-  if (!prefix) return joined || '(top level)';
-  return joined ? `${prefix}.${joined}` : prefix;
-}
-
-/** Every zod issue as `source: key: message`, all at once. */
-export function formatZodIssues(error: z.ZodError, source: string, keyPrefix = ''): string[] {
-  return error.issues.map(
-    (issue) => `${source}: ${formatIssuePath(issue.path, keyPrefix)}: ${issue.message}`,
-  );
-}
-
-function invalid(lines: string[], hint: string): CanaryError {
-  return new CanaryError('CONFIG_INVALID', lines.join('\n'), { hint });
-}
-
-const SLO_HINT = 'fix the keys listed above; docs/slos.md describes every field of canary.slo/v1';
-
-/** Validate already-parsed data (e.g. a YAML document) as an SLO spec. */
+/** Validate already-parsed data (e.g. a YAML document) as an SLO spec; every issue at once. */
 export function parseSloSpec(data: unknown, source: string): SloSpec {
   const result = sloSpecSchema.safeParse(data);
-  if (!result.success) throw invalid(formatZodIssues(result.error, source), SLO_HINT);
+  if (!result.success) throw configInvalid(configIssues(source, result.error, sloSpecSchema));
   return result.data;
 }
 
 /** Validate one SLO written inline elsewhere (a scenario's thresholds), naming its key path. */
-export function parseSlo(data: unknown, source: string, keyPrefix: string): Slo {
+export function parseSlo(data: unknown, source: string, keyPrefix: readonly PropertyKey[]): Slo {
   const result = sloSchema.safeParse(data);
-  if (!result.success) throw invalid(formatZodIssues(result.error, source, keyPrefix), SLO_HINT);
+  if (!result.success) throw configInvalid(configIssues(source, result.error, sloSchema, keyPrefix));
   return result.data;
 }
 
-/** Read a YAML file, turning a missing file or a YAML syntax error into a CanaryError. */
-export function readYamlFile(filePath: string): unknown {
-  let text: string;
-  try {
-    text = fs.readFileSync(filePath, 'utf8');
-  } catch (error) {
-    throw new CanaryError('CONFIG_NOT_FOUND', `${filePath}: cannot read file`, {
-      hint: 'check the path (it is resolved from the current directory)',
-      cause: error,
-    });
-  }
-  const document = parseDocument(text, { prettyErrors: true });
-  if (document.errors.length > 0) {
-    throw invalid(
-      document.errors.map((error) => `${filePath}: ${error.message.split('\n')[0]}`),
-      'fix the YAML syntax at the line shown',
-    );
-  }
-  return document.toJS();
-}
-
+/** Reads and validates an SLO file (`file: key: message — fix` for every problem). */
 export function loadSloFile(filePath: string): SloSpec {
-  return parseSloSpec(readYamlFile(filePath), filePath);
+  return loadYamlFile(filePath, sloSpecSchema);
 }
