@@ -1,14 +1,8 @@
 /**
- * postgres_changes for the local target: a logical replication slot (pgoutput) on the
- * supabase_realtime publication, decoded into Supabase-shaped change payloads and authorised per
- * subscriber in Postgres. (Scaffold: replaced by the WAL implementation.)
+ * postgres_changes for the local target: a temporary logical replication slot (pgoutput) on the
+ * supabase_realtime publication, decoded into Supabase-shaped change payloads, filtered per
+ * binding and authorised per subscriber in Postgres (RLS as the subscriber's role and claims).
+ * LSNs are confirmed only after delivery, so slot lag and the replication-pause fault are real.
  */
-import type { ChangeFeed, TargetContext } from '../components.js';
-
-export function createChangeFeed(_ctx: TargetContext): ChangeFeed {
-  return {
-    start: async () => {},
-    subscribe: () => ({ updateClaims: () => {}, close: () => {} }),
-    stop: async () => {},
-  };
-}
+export { createChangeFeed, REALTIME_PUBLICATION, unableToSubscribeMessage } from './change-feed.js';
+export { parseFilter, FilterParseError, type FilterCondition } from './change-filter.js';
