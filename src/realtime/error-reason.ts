@@ -33,7 +33,7 @@ const rules: readonly { reason: ErrorReason; pattern: RegExp }[] = [
   {
     reason: 'transport',
     pattern:
-      /socket closed|transport failure|heartbeat timeout|ECONNREFUSED|ECONNRESET|EPIPE|fetch failed|socket hang up|unexpected server response/i,
+      /socket closed|transport failure|connection lost|heartbeat timeout|ECONNREFUSED|ECONNRESET|EPIPE|fetch failed|socket hang up|unexpected server response/i,
   },
   { reason: 'timeout', pattern: /timed out|timeout/i },
   {
