@@ -302,7 +302,9 @@ describe('EventLedger outcomes', () => {
       missedEvents: 3,
     });
     const histogram = await registry.getSingleMetric('canary_readiness_gap_seconds')?.get();
-    const sum = histogram?.values.find((v) => v.metricName === 'canary_readiness_gap_seconds_sum');
+    const sum = histogram?.values.find(
+      (v) => (v as { metricName?: string }).metricName === 'canary_readiness_gap_seconds_sum',
+    );
     expect(sum?.value).toBeCloseTo(0.75, 5);
   });
 
@@ -328,7 +330,9 @@ describe('EventLedger outcomes', () => {
     });
     expect(await metricValue(registry, 'canary_untrusted_measurements_total', { path: 'broadcast' })).toBe(1);
     const histogram = await registry.getSingleMetric('canary_delivery_latency_seconds')?.get();
-    const count = histogram?.values.find((v) => v.metricName === 'canary_delivery_latency_seconds_count');
+    const count = histogram?.values.find(
+      (v) => (v as { metricName?: string }).metricName === 'canary_delivery_latency_seconds_count',
+    );
     expect(count?.value).toBe(1);
     expect(ledger.totalsFor('broadcast')).toMatchObject({ delivered: 2, untrusted: 1 });
   });
