@@ -54,6 +54,20 @@ export function expiredText(exp: number, nowMs: number): string {
   return `Token has expired ${secondsAgo} seconds ago`;
 }
 
+/** The key ring's KeyError kinds, read structurally so other KeyRing implementations still work. */
+const KEY_ERROR_KINDS: Record<string, TokenFailureKind> = {
+  expired: 'expired',
+  claims: 'claims_missing',
+  malformed: 'malformed',
+  signature: 'signature',
+};
+
+function kindOfError(error: unknown): TokenFailureKind {
+  const declared = (error as { kind?: unknown } | null)?.kind;
+  if (typeof declared === 'string' && declared in KEY_ERROR_KINDS) return KEY_ERROR_KINDS[declared]!;
+  return kindOf(error instanceof Error ? error.message : String(error));
+}
+
 function kindOf(message: string): TokenFailureKind {
   if (message.includes(TEXTS.expired) || /\bexp\b.*(claim|timestamp)/i.test(message)) return 'expired';
   if (message.includes(TEXTS.claims_missing)) return 'claims_missing';
@@ -69,10 +83,7 @@ export function describeTokenFailure(
   token: string | null,
   nowMs: number = Date.now(),
 ): TokenFailure {
-  const kind: TokenFailureKind =
-    token === null || token === ''
-      ? 'missing'
-      : kindOf(error instanceof Error ? error.message : String(error));
+  const kind: TokenFailureKind = token === null || token === '' ? 'missing' : kindOfError(error);
   const exp = kind === 'expired' && token ? unverifiedExpiry(token) : null;
   const detailed = exp === null ? TEXTS[kind] : expiredText(exp, nowMs);
   return {
