@@ -6,3 +6,6 @@
  */
 export * from './types.js';
 export { mapErrorReason } from './error-reason.js';
+export { createLeanSubscriber, type LeanSubscriberOptions } from './lean-subscriber.js';
+export { createSupabaseJsSubscriber, type SupabaseJsSubscriberOptions } from './supabase-js-subscriber.js';
+export { scrubSecrets } from './secret-scrub.js';
