@@ -84,9 +84,10 @@ h3 { font-size: 1.05rem; margin: 1rem 0 .5rem; } h4 { font-size: .95rem; margin:
   margin: .75rem 0; }
 .summary { margin: 0 0 .5rem; }
 .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(320px, 1fr)); gap: .75rem; }
+.table-wrap { overflow-x: auto; margin: .5rem 0; }
 table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; background: var(--bg); }
 caption { text-align: left; font-weight: 600; padding: .25rem 0; }
-th, td { border: 1px solid var(--line); padding: .2rem .45rem; text-align: right; }
+th, td { border: 1px solid var(--line); padding: .2rem .45rem; text-align: right; white-space: nowrap; }
 th[scope="row"], td.text, th.text { text-align: left; }
 thead th { background: var(--panel); }
 .ok { color: var(--ok); font-weight: 600; } .bad { color: var(--bad); font-weight: 600; }
@@ -144,12 +145,14 @@ const SCRIPT = String.raw`
     if (children === undefined || children === null) return;
     (Array.isArray(children) ? children : [children]).forEach(function (child) {
       if (child === undefined || child === null || child === false) return;
+      if (Array.isArray(child)) return append(node, child);
       node.appendChild(typeof child === 'string' || typeof child === 'number' ? document.createTextNode(String(child)) : child);
     });
   }
 
   function formatMs(value) {
     if (value === null || value === undefined || !isFinite(value)) return '—';
+    if (value === 0) return '0 ms';
     return (value < 10 ? value.toFixed(1) : String(Math.round(value))) + ' ms';
   }
   function formatRatio(value) {
@@ -163,7 +166,7 @@ const SCRIPT = String.raw`
   function niceCeiling(value) {
     if (!(value > 0)) return 10;
     var magnitude = Math.pow(10, Math.floor(Math.log10(value)));
-    var steps = [1, 2, 2.5, 5, 10];
+    var steps = [1, 2, 4, 5, 10];
     for (var i = 0; i < steps.length; i++) if (steps[i] * magnitude >= value) return steps[i] * magnitude;
     return 10 * magnitude;
   }
@@ -293,10 +296,11 @@ const SCRIPT = String.raw`
       : el('p', { class: 'empty' }, 'No latency data yet.');
     return el('article', { class: 'probe', 'data-probe': probe.name }, [
       el('h3', null, 'Probe ' + probe.name), summary,
-      el('div', { class: 'grid' }, [subscriberTable(probe.subscribers), pathTable(probe.paths)]),
+      el('div', { class: 'table-wrap' }, subscriberTable(probe.subscribers)),
+      el('div', { class: 'table-wrap' }, pathTable(probe.paths)),
       el('h4', null, 'Latency'), charts,
-      el('h4', null, 'Events'), eventsTable(probe.recentEvents),
-      sloTable(probe.slos),
+      el('h4', null, 'Events'), el('div', { class: 'table-wrap' }, eventsTable(probe.recentEvents)),
+      el('div', { class: 'table-wrap' }, sloTable(probe.slos)),
     ]);
   }
 
@@ -346,6 +350,7 @@ const SCRIPT = String.raw`
     try {
       render(JSON.parse(message.data));
     } catch (error) {
+      console.error('status page: cannot render snapshot', error);
       setConnection('Could not show the latest update: ' + (error && error.message ? error.message : error), 'lost');
     }
   });
