@@ -1,0 +1,146 @@
+/**
+ * `canary generate [--check]`: writes every generated file — Prometheus rules from the SLO specs
+ * and the metric catalogue, Grafana dashboards, docs/metrics.md — or, with --check, regenerates
+ * them in memory and exits 1 listing each file that differs, is missing, or is no longer generated.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { renderAlertRules, type GeneratedFile } from '../../alerts/index.js';
+import type * as DashboardsArea from '../../dashboards/index.js';
+import { catalog, type MetricKey, type MetricSpec } from '../../metrics/index.js';
+import { loadSloFile, type Slo } from '../../slo/index.js';
+import { CanaryError, ExitCode } from '../../shared/index.js';
+
+/** Folders whose files are all generated: anything there that is not regenerated is stale. */
+const GENERATED_DIRS = [
+  { dir: 'prometheus/rules', suffix: '.yaml' },
+  { dir: 'dashboards', suffix: '.json' },
+] as const;
+
+export interface GenerateInput {
+  /** Repository root: slos/ is read from it and generated paths are relative to it. */
+  readonly root: string;
+  readonly catalog?: Readonly<Record<MetricKey, MetricSpec>>;
+  readonly runbookBase?: string;
+}
+
+function loadSlos(root: string): Slo[] {
+  const dir = path.join(root, 'slos');
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir)
+    .filter((name) => name.endsWith('.yaml') || name.endsWith('.yml'))
+    .sort()
+    .flatMap((name) => loadSloFile(path.join(dir, name)).slos);
+}
+
+/**
+ * The dashboards area builds on a dev dependency (the Grafana foundation SDK), so it is loaded only
+ * here: every other command keeps working in a production install without dev dependencies.
+ */
+async function loadDashboards(): Promise<typeof DashboardsArea> {
+  try {
+    return await import('../../dashboards/index.js');
+  } catch (error) {
+    throw new CanaryError('INTERNAL', 'cannot load the dashboard generator', {
+      hint: 'run `canary generate` from a source checkout after `npm ci` (it needs the dev dependencies)',
+      cause: error,
+    });
+  }
+}
+
+/** docs/metrics.md comes from the metrics area's renderer when that area provides one. */
+async function loadMetricsDocRenderer(): Promise<(() => string) | undefined> {
+  const metrics: Record<string, unknown> = await import('../../metrics/index.js');
+  const render = metrics.renderMetricsDoc;
+  return typeof render === 'function' ? () => String(render()) : undefined;
+}
+
+/** Every generated file with its content, in a stable order. */
+export async function generatedFiles(input: GenerateInput): Promise<GeneratedFile[]> {
+  const metrics = input.catalog ?? catalog;
+  const slos = loadSlos(input.root);
+  const runbook = input.runbookBase === undefined ? {} : { runbookBase: input.runbookBase };
+  const dashboards = await loadDashboards();
+  const files: GeneratedFile[] = [
+    ...renderAlertRules({ catalog: metrics, slos, ...runbook }),
+    ...dashboards.renderDashboards({ catalog: metrics, slos }),
+  ];
+  const renderMetricsDoc = await loadMetricsDocRenderer();
+  if (renderMetricsDoc) files.push({ path: 'docs/metrics.md', content: renderMetricsDoc() });
+  return files;
+}
+
+export interface Drift {
+  readonly path: string;
+  readonly problem: 'differs' | 'missing' | 'stale';
+}
+
+/** Compares generated files with what is on disk under `root`. */
+export function findDrift(root: string, files: readonly GeneratedFile[]): Drift[] {
+  const drift: Drift[] = [];
+  const expected = new Set(files.map((file) => file.path));
+  for (const file of files) {
+    const onDisk = path.join(root, file.path);
+    if (!fs.existsSync(onDisk)) drift.push({ path: file.path, problem: 'missing' });
+    else if (fs.readFileSync(onDisk, 'utf8') !== file.content)
+      drift.push({ path: file.path, problem: 'differs' });
+  }
+  for (const { dir, suffix } of GENERATED_DIRS) {
+    const absolute = path.join(root, dir);
+    if (!fs.existsSync(absolute)) continue;
+    for (const name of fs.readdirSync(absolute).sort()) {
+      const relative = `${dir}/${name}`;
+      if (name.endsWith(suffix) && !expected.has(relative)) drift.push({ path: relative, problem: 'stale' });
+    }
+  }
+  return drift;
+}
+
+export function writeGenerated(root: string, files: readonly GeneratedFile[]): void {
+  for (const file of files) {
+    const target = path.join(root, file.path);
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    fs.writeFileSync(target, file.content);
+  }
+  for (const stale of findDrift(root, files).filter((d) => d.problem === 'stale')) {
+    fs.rmSync(path.join(root, stale.path));
+  }
+}
+
+export function register(program: Command): void {
+  program
+    .command('generate')
+    .description('write the generated Prometheus rules, Grafana dashboards and docs/metrics.md')
+    .option(
+      '--check',
+      'regenerate in memory and exit 1, listing the files, if any committed file is out of date',
+    )
+    .option('--root <dir>', 'repository root holding slos/, prometheus/ and dashboards/', process.cwd())
+    .option(
+      '--runbook-base <url>',
+      'where runbook links point, e.g. https://git.example.com/ops/canary/blob/main/docs/runbooks.md',
+    )
+    .action(async (options: { check?: boolean; root: string; runbookBase?: string }) => {
+      const root = path.resolve(options.root);
+      const files = await generatedFiles({
+        root,
+        ...(options.runbookBase === undefined ? {} : { runbookBase: options.runbookBase }),
+      });
+      if (!options.check) {
+        writeGenerated(root, files);
+        for (const file of files) process.stdout.write(`wrote ${file.path}\n`);
+        return;
+      }
+      const drift = findDrift(root, files);
+      if (drift.length === 0) {
+        process.stdout.write(`generated files are up to date (${files.length} checked)\n`);
+        return;
+      }
+      for (const d of drift) process.stderr.write(`${d.problem.padEnd(7)} ${d.path}\n`);
+      process.stderr.write('run `npm run generate` and commit the result\n');
+      // Exit 1 is the "a check failed" code (docs/errors.md); 2 stays for a generator that crashed.
+      process.exitCode = ExitCode.SloBreached;
+    });
+}

@@ -1,0 +1,24 @@
+/** Comparison row: subscriber health and fallbacks, A beside B. */
+import type { MetricCatalog } from '../metric-catalog.js';
+import type { RowSpec } from '../panel-spec.js';
+import {
+  connectionHeadroomPanel,
+  pollingStalenessPanel,
+  subscribersPanel,
+  subscriptionErrorsPanel,
+  subscriptionStatusPanel,
+} from '../panels.js';
+import { sideBySide } from './side-by-side.js';
+
+export function comparisonSubscriptionsRow(metrics: MetricCatalog): RowSpec {
+  return {
+    title: 'Subscriptions and fallbacks: A vs B',
+    panels: [
+      ...sideBySide(metrics, subscribersPanel),
+      ...sideBySide(metrics, subscriptionStatusPanel),
+      ...sideBySide(metrics, subscriptionErrorsPanel),
+      ...sideBySide(metrics, connectionHeadroomPanel),
+      ...sideBySide(metrics, pollingStalenessPanel),
+    ],
+  };
+}

@@ -1,0 +1,26 @@
+/** Overview row: are the subscribers connected, what statuses and errors they report, headroom. */
+import type { MetricCatalog } from '../metric-catalog.js';
+import type { RowSpec } from '../panel-spec.js';
+import {
+  connectionHeadroomPanel,
+  pollingStalenessPanel,
+  subscribersPanel,
+  subscriptionErrorsPanel,
+  subscriptionStatusPanel,
+  timeToSubscribedPanel,
+} from '../panels.js';
+import type { Scope } from '../promql.js';
+
+export function subscriptionsRow(metrics: MetricCatalog, scope: Scope): RowSpec {
+  return {
+    title: 'Subscriptions and fallbacks',
+    panels: [
+      subscribersPanel(metrics, scope),
+      subscriptionStatusPanel(metrics, scope),
+      subscriptionErrorsPanel(metrics, scope),
+      timeToSubscribedPanel(metrics, scope),
+      connectionHeadroomPanel(metrics, scope),
+      pollingStalenessPanel(metrics, scope),
+    ],
+  };
+}
