@@ -3,6 +3,7 @@
  * notifies the parts that re-arm on change. SQL-level faults (publication, RLS policy) are
  * applied through the `applySql` hook so this module stays free of database code.
  */
+import { z } from 'zod';
 import type { FaultController } from '../components.js';
 import type { TargetMetrics } from '../target-metrics.js';
 import {
@@ -21,10 +22,30 @@ export interface FaultControllerOptions {
   applySql?: (next: FaultSettings, previous: FaultSettings) => Promise<void>;
 }
 
+/** One validation problem: the dotted key path (`(root)` for the whole object) and what is wrong. */
+export interface FaultSettingsIssue {
+  path: string;
+  message: string;
+}
+
 export class FaultSettingsError extends Error {
-  constructor(readonly issues: string[]) {
+  /** The same problems with their key paths kept apart, for APIs that answer in JSON. */
+  readonly details: FaultSettingsIssue[];
+
+  constructor(
+    readonly issues: string[],
+    details?: FaultSettingsIssue[],
+  ) {
     super(`invalid fault settings: ${issues.join('; ')}`);
     this.name = 'FaultSettingsError';
+    this.details =
+      details ??
+      issues.map((issue) => {
+        const colon = issue.indexOf(': ');
+        return colon < 0
+          ? { path: '(root)', message: issue }
+          : { path: issue.slice(0, colon), message: issue.slice(colon + 2) };
+      });
   }
 }
 
@@ -40,15 +61,63 @@ function seededRandom(seed: number): () => number {
   };
 }
 
-function parseSettings(input: unknown): FaultSettings {
+/** Every problem in `input`, one per key (an unknown key is reported at its own path). */
+export function faultSettingsIssues(error: z.ZodError): FaultSettingsIssue[] {
+  return error.issues.flatMap((issue) => {
+    const base = issue.path.map(String);
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => ({
+        path: [...base, key].join('.'),
+        message: `unknown fault setting; remove it (known here: ${knownKeysAt(base).join(', ')})`,
+      }));
+    }
+    return [{ path: base.join('.') || '(root)', message: issue.message }];
+  });
+}
+
+/** The setting names valid at a key path, so an unknown-key error can list them. */
+function knownKeysAt(path: string[]): string[] {
+  let schema: z.ZodType = faultSettingsSchema;
+  for (const key of path) {
+    const inner = unwrapObject(schema);
+    const next = inner?.shape[key];
+    if (!next) return [];
+    schema = next;
+  }
+  return Object.keys(unwrapObject(schema)?.shape ?? {});
+}
+
+function unwrapObject(schema: z.ZodType): z.ZodObject | undefined {
+  let current: z.ZodType = schema;
+  for (let depth = 0; depth < 5; depth++) {
+    if (current instanceof z.ZodObject) return current;
+    if (
+      current instanceof z.ZodDefault ||
+      current instanceof z.ZodOptional ||
+      current instanceof z.ZodNullable
+    ) {
+      current = current.unwrap() as z.ZodType;
+      continue;
+    }
+    return undefined;
+  }
+  return undefined;
+}
+
+/** Validates a complete settings object (defaults filled in); throws FaultSettingsError with every issue. */
+export function parseFaultSettings(input: unknown): FaultSettings {
   const result = faultSettingsSchema.safeParse(input);
   if (!result.success) {
+    const details = faultSettingsIssues(result.error);
     throw new FaultSettingsError(
-      result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`),
+      details.map((detail) => `${detail.path}: ${detail.message}`),
+      details,
     );
   }
   return result.data;
 }
+
+const parseSettings = parseFaultSettings;
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -73,10 +142,21 @@ export function createFaultController(options: FaultControllerOptions): FaultCon
   let current = parseSettings(options.initial ?? {});
   const none = parseSettings({});
 
+  /** Database faults are injected once, when switched on; count them like the others. */
+  function countSqlFaults(next: FaultSettings, previous: FaultSettings): void {
+    if (next.publicationMissing && !previous.publicationMissing) {
+      options.metrics.faultsInjected.inc({ fault: 'publication_missing', path: 'postgres_changes' });
+    }
+    if (next.realtimeSelectPolicyMissing && !previous.realtimeSelectPolicyMissing) {
+      options.metrics.faultsInjected.inc({ fault: 'realtime_policy_missing', path: 'postgres_changes' });
+    }
+  }
+
   async function replace(next: FaultSettings): Promise<FaultSettings> {
     const previous = current;
     if (options.applySql) await options.applySql(next, previous);
     current = next;
+    countSqlFaults(next, previous);
     for (const listener of listeners) listener(current);
     return current;
   }
@@ -87,6 +167,7 @@ export function createFaultController(options: FaultControllerOptions): FaultCon
     },
     async init() {
       if (options.applySql) await options.applySql(current, none);
+      countSqlFaults(current, none);
     },
     async update(patch) {
       if (!isPlainObject(patch))

@@ -82,6 +82,10 @@ export const FAULT_KINDS = [
   'replication_paused',
   'readiness_gap_lost',
   'stale_poll',
+  /** session_assignments taken out of the supabase_realtime publication (counted when applied). */
+  'publication_missing',
+  /** The mechanics' realtime SELECT policy dropped (counted when applied). */
+  'realtime_policy_missing',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 

@@ -1,0 +1,92 @@
+/**
+ * Faults that live in the database: session_assignments taken out of the supabase_realtime
+ * publication, and the mechanics' realtime SELECT policy dropped. Each call makes the database
+ * match the requested settings (so it is idempotent and also repairs drift), in one transaction.
+ *
+ * The policy is captured from pg_policies before it is dropped and recreated from that capture,
+ * so whatever definition the migrations installed comes back verbatim.
+ */
+import pg from 'pg';
+import type { DatabaseHandle } from '../components.js';
+import { REALTIME_SELECT_POLICY } from '../database/index.js';
+import type { FaultSettings } from './fault-settings.js';
+
+const PUBLICATION = 'supabase_realtime';
+const SCHEMA = 'public';
+const TABLE = 'session_assignments';
+const POLICY = REALTIME_SELECT_POLICY.name;
+
+interface CapturedPolicy {
+  permissive: string;
+  roles: string[];
+  cmd: string;
+  qual: string | null;
+  withCheck: string | null;
+}
+
+function createPolicyStatement(policy: CapturedPolicy): string {
+  const roles = policy.roles
+    .map((role) => (role === 'public' ? 'public' : pg.escapeIdentifier(role)))
+    .join(', ');
+  return (
+    `create policy ${pg.escapeIdentifier(POLICY)} on ${pg.escapeIdentifier(SCHEMA)}.${pg.escapeIdentifier(TABLE)}` +
+    ` as ${policy.permissive.toLowerCase()} for ${policy.cmd.toLowerCase()} to ${roles}` +
+    (policy.qual !== null ? ` using (${policy.qual})` : '') +
+    (policy.withCheck !== null ? ` with check (${policy.withCheck})` : '')
+  );
+}
+
+export type SqlFaultApplier = (next: FaultSettings, previous: FaultSettings) => Promise<void>;
+
+export function createSqlFaultApplier(db: DatabaseHandle): SqlFaultApplier {
+  let captured: CapturedPolicy | undefined;
+
+  return async (next) => {
+    const client = await db.adminPool.connect();
+    try {
+      await client.query('begin');
+      const published = await client.query(
+        'select 1 from pg_publication_tables where pubname = $1 and schemaname = $2 and tablename = $3',
+        [PUBLICATION, SCHEMA, TABLE],
+      );
+      const table = `${pg.escapeIdentifier(SCHEMA)}.${pg.escapeIdentifier(TABLE)}`;
+      if (next.publicationMissing && published.rowCount) {
+        await client.query(`alter publication ${pg.escapeIdentifier(PUBLICATION)} drop table ${table}`);
+      } else if (!next.publicationMissing && !published.rowCount) {
+        await client.query(`alter publication ${pg.escapeIdentifier(PUBLICATION)} add table ${table}`);
+      }
+
+      const policies = await client.query<{
+        permissive: string;
+        roles: string[];
+        cmd: string;
+        qual: string | null;
+        with_check: string | null;
+      }>(
+        `select permissive, roles::text[] as roles, cmd, qual, with_check
+           from pg_policies where schemaname = $1 and tablename = $2 and policyname = $3`,
+        [SCHEMA, TABLE, POLICY],
+      );
+      const existing = policies.rows[0];
+      if (next.realtimeSelectPolicyMissing && existing) {
+        captured = {
+          permissive: existing.permissive,
+          roles: existing.roles,
+          cmd: existing.cmd,
+          qual: existing.qual,
+          withCheck: existing.with_check,
+        };
+        await client.query(`drop policy ${pg.escapeIdentifier(POLICY)} on ${table}`);
+      } else if (!next.realtimeSelectPolicyMissing && !existing) {
+        // Never captured (dropped before this target started): fall back to the migration's text.
+        await client.query(captured ? createPolicyStatement(captured) : REALTIME_SELECT_POLICY.create);
+      }
+      await client.query('commit');
+    } catch (error) {
+      await client.query('rollback').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  };
+}
