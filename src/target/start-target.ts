@@ -22,6 +22,7 @@ import { createHttpServer, listen } from './http-server.js';
 import { createKeyRing, type LocalKeyRing } from './keys.js';
 import { createChangeFeed } from './replication/index.js';
 import { createRealtimeGateway } from './realtime/index.js';
+import { createRestRoutes } from './rest/index.js';
 import { createTargetMetrics } from './target-metrics.js';
 
 export const DEFAULT_BROADCAST_CHANNEL = 'mechanic-assignments';
@@ -198,6 +199,9 @@ export async function startTarget(options: TargetOptions = {}): Promise<LocalTar
     const http = await createHttpServer(context, {
       routes: [
         (app) => gateway.registerRoutes(app),
+        async (app) => {
+          await createRestRoutes(app, context);
+        },
         async (app) => {
           // The fault admin API lives in the faults area; mounted as soon as it is exported there.
           if (registerFaultRoutes) await registerFaultRoutes(app, context, adminToken);

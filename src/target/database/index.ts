@@ -6,3 +6,4 @@
 export * from './embedded-database.js';
 export * from './migrations.js';
 export * from './realtime-policy.js';
+export * from './role-transaction.js';
