@@ -48,7 +48,8 @@ export async function startExporter(options: ExporterOptions): Promise<Exporter>
   const logger = (options.logger ?? silentLogger).child({ component: 'exporter' });
   const openStreams = new Set<ServerResponse>();
 
-  const app = Fastify({ logger: false });
+  // Shutdown must not wait on browsers and scrapers holding keep-alive sockets open.
+  const app = Fastify({ logger: false, forceCloseConnections: true });
   app.setErrorHandler((error, request, reply) => {
     logger.error('request failed', { url: request.url, error: String(error) });
     // The message stays in the log: a status source error could quote anything.
