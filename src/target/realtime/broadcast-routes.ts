@@ -163,6 +163,11 @@ export async function registerBroadcastRoutes(
     scope.post<{ Params: { topic: string; event: string }; Querystring: { private?: string } }>(
       '/realtime/v1/api/broadcast/:topic/events/:event',
       async (request, reply) => {
+        const mediaType = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+        if (mediaType !== 'application/json' && mediaType !== 'application/octet-stream') {
+          ctx.metrics.protocolErrors.inc({ kind: 'rest_media_type' });
+          return reply.code(415).send({ error: UNSUPPORTED_MEDIA });
+        }
         const claims = await authorise(request, reply);
         if (claims === null) return reply;
         const { topic, event } = request.params;
