@@ -1,0 +1,134 @@
+import { describe, expect, it } from 'vitest';
+import type { DeliveryPath } from '../../metrics/index.js';
+import { exactStats, type EnvEvidence, type PathEvidence } from './env-evidence.js';
+import { rankCauses } from './rank-causes.js';
+
+function path(
+  name: DeliveryPath,
+  latencies: number[],
+  dropped = 0,
+  extra: Partial<PathEvidence> = {},
+): PathEvidence {
+  const delivered = latencies.length;
+  return {
+    path: name,
+    delivered,
+    late: 0,
+    dropped,
+    deliveredRatio: delivered / (delivered + dropped),
+    duplicates: 0,
+    outOfOrder: 0,
+    gapMissed: 0,
+    latencyMs: exactStats(latencies),
+    ...extra,
+  };
+}
+
+const around = (ms: number, n = 200) => Array.from({ length: n }, (_, i) => ms + (i % 10));
+
+function env(name: string, overrides: Partial<EnvEvidence> = {}): EnvEvidence {
+  return {
+    env: name,
+    source: 'test',
+    published: 200,
+    publishErrors: {},
+    paths: {
+      postgres_changes: path('postgres_changes', around(20)),
+      broadcast: path('broadcast', around(15)),
+    },
+    subscription: {
+      joinAttempts: 10,
+      subscribed: 10,
+      statuses: { SUBSCRIBED: 10 },
+      errorsByReason: {},
+      reconnects: 0,
+      timeToSubscribedMs: exactStats([30, 40]),
+      readinessGapMs: exactStats([]),
+      zombies: 0,
+    },
+    polling: { requests: 50, cacheableResponses: 0, stalenessMs: exactStats([100]), coveredGapEvents: 0 },
+    connections: { peak: 10, limit: 200 },
+    harnessOverloaded: false,
+    arrivalOrder: null,
+    ...overrides,
+  };
+}
+
+describe('rankCauses', () => {
+  it('says two identical environments match within noise and states the band', () => {
+    const ranking = rankCauses(env('dev'), env('prod'));
+    expect(ranking.withinNoise).toBe(true);
+    expect(ranking.causes).toEqual([]);
+    expect(ranking.noiseBand.minLatencyMs).toBeGreaterThan(0);
+  });
+
+  it('names network distance first when every path gains the same latency', () => {
+    const prod = env('prod', {
+      paths: {
+        postgres_changes: path('postgres_changes', around(170)),
+        broadcast: path('broadcast', around(165)),
+      },
+    });
+    expect(rankCauses(env('dev'), prod).causes[0]?.id).toBe('network_latency');
+  });
+
+  it('names the broadcast path first when only broadcast is slow', () => {
+    const prod = env('prod', {
+      paths: {
+        postgres_changes: path('postgres_changes', around(22)),
+        broadcast: path('broadcast', around(520)),
+      },
+    });
+    const ranking = rankCauses(env('dev'), prod);
+    expect(ranking.causes[0]?.id).toBe('broadcast_path');
+    expect(ranking.causes[0]?.evidence.join(' ')).toContain('broadcast: p50');
+  });
+
+  it('names publication or RLS first when postgres_changes delivers nothing while broadcast works', () => {
+    const prod = env('prod', {
+      paths: {
+        postgres_changes: path('postgres_changes', [], 200),
+        broadcast: path('broadcast', around(15)),
+      },
+    });
+    expect(rankCauses(env('dev'), prod).causes[0]?.id).toBe('publication_or_rls');
+  });
+
+  it('names websocket stability when reconnect gaps hold the drops', () => {
+    const prod = env('prod', {
+      paths: {
+        postgres_changes: path('postgres_changes', around(20, 150), 50, { gapMissed: 45 }),
+        broadcast: path('broadcast', around(15, 150), 50, { gapMissed: 45 }),
+      },
+      subscription: { ...env('x').subscription, reconnects: 8, errorsByReason: { transport: 8 } },
+    });
+    expect(rankCauses(env('dev'), prod).causes[0]?.id).toBe('websocket_stability');
+  });
+
+  it('names caching when the queue API answers cacheable, stale responses', () => {
+    const prod = env('prod', {
+      polling: { requests: 50, cacheableResponses: 50, stalenessMs: exactStats([4000]), coveredGapEvents: 0 },
+    });
+    expect(rankCauses(env('dev'), prod).causes[0]?.id).toBe('caching');
+  });
+
+  it('names the connection limit when joins are refused for it', () => {
+    const prod = env('prod', {
+      subscription: { ...env('x').subscription, errorsByReason: { connection_limit: 12 } },
+    });
+    expect(rankCauses(env('dev'), prod).causes[0]?.id).toBe('connection_limit');
+  });
+
+  it('names the readiness gap when changes start flowing seconds after SUBSCRIBED', () => {
+    const prod = env('prod', {
+      subscription: { ...env('x').subscription, readinessGapMs: exactStats([2000, 2100, 1900]) },
+    });
+    expect(rankCauses(env('dev'), prod).causes[0]?.id).toBe('readiness_gap');
+  });
+
+  it('warns when the harness was overloaded', () => {
+    expect(rankCauses(env('dev'), env('prod', { harnessOverloaded: true })).warnings[0]).toContain(
+      'overloaded',
+    );
+  });
+});
