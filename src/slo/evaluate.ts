@@ -27,6 +27,8 @@ export interface SloResult {
   budgetRemaining: number | null;
   /** One line with the measured value against the objective, for people and JUnit failures. */
   summary: string;
+  /** Latency only: the bound a delivery must meet, in seconds. */
+  thresholdSeconds?: number;
   /** Headroom only. */
   peakSubscribers?: number;
   minSubscribers?: number;
@@ -123,6 +125,7 @@ async function evaluateOne(slo: Slo, source: SliSource, scope: SliScope): Promis
         budgetRemaining,
         summary: `${percent(ratio)} ${describeGood(slo)} (${fmt(good)}/${fmt(total)}), objective ${percent(slo.objective)}${where}`,
       };
+      if ('latency' in slo.sli) result.thresholdSeconds = parseDurationSeconds(slo.sli.latency.threshold);
       if ('headroom' in slo.sli) {
         const required = slo.sli.headroom.joinSuccess ?? slo.objective;
         const peak = peakByEnv.get(env ?? '') ?? 0;
