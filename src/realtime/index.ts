@@ -9,3 +9,11 @@ export { mapErrorReason } from './error-reason.js';
 export { createLeanSubscriber, type LeanSubscriberOptions } from './lean-subscriber.js';
 export { createSupabaseJsSubscriber, type SupabaseJsSubscriberOptions } from './supabase-js-subscriber.js';
 export { scrubSecrets } from './secret-scrub.js';
+export {
+  createPublisher,
+  type Publisher,
+  type PublisherConfig,
+  type PublishRequest,
+  type PublishResult,
+  type PublishStep,
+} from './publisher.js';
