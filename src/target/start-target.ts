@@ -22,6 +22,7 @@ import { createHttpServer, listen } from './http-server.js';
 import { createKeyRing, type LocalKeyRing } from './keys.js';
 import { createChangeFeed } from './replication/index.js';
 import { createRealtimeGateway } from './realtime/index.js';
+import { createAppRoutes } from './app/index.js';
 import { createRestRoutes } from './rest/index.js';
 import { createTargetMetrics } from './target-metrics.js';
 
@@ -202,6 +203,8 @@ export async function startTarget(options: TargetOptions = {}): Promise<LocalTar
         async (app) => {
           await createRestRoutes(app, context);
         },
+        (app) =>
+          createAppRoutes(app, context, { broadcast: (event, payload) => announcer.current(event, payload) }),
         async (app) => {
           // The fault admin API lives in the faults area; mounted as soon as it is exported there.
           if (registerFaultRoutes) await registerFaultRoutes(app, context, adminToken);
