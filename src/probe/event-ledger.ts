@@ -317,13 +317,25 @@ export class EventLedger {
     this.matchHeld();
   }
 
-  /** Publishing failed: the event never existed, so nothing was due. */
+  /**
+   * Publishing failed. Triples that already have an outcome (the row got in before a later step
+   * failed) stay in the books; the rest were never really due and leave them.
+   */
   publishFailed(eventId: string): void {
     const event = this.events.get(eventId);
     if (!event || event.finalized) return;
-    for (const triple of event.triples.values()) this.pathTotals(triple.channel.path).due -= 1;
-    this.events.delete(eventId);
-    if (event.assignmentId) this.byAssignment.delete(event.assignmentId);
+    for (const [key, triple] of event.triples) {
+      if (triple.outcome !== undefined) continue;
+      this.pathTotals(triple.channel.path).due -= 1;
+      event.triples.delete(key);
+    }
+    if (event.triples.size === 0) {
+      this.events.delete(eventId);
+      if (event.assignmentId) this.byAssignment.delete(event.assignmentId);
+    } else {
+      event.finalized = true;
+      this.finalizedOrder.push(eventId);
+    }
   }
 
   recordDelivery(delivery: LedgerDelivery): void {

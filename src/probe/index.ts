@@ -6,3 +6,7 @@
  * The scheduler runs every environment's probes concurrently. Load executors build on the runner.
  */
 export * from './event-ledger.js';
+export * from './event-publisher.js';
+export * from './polling-watcher.js';
+export * from './probe-runner.js';
+export * from './resolved-environment.js';
