@@ -37,6 +37,10 @@ export const ErrorCodes = {
     exit: ExitCode.RunFailed,
     summary: 'A load scenario against a non-local environment was not explicitly allowed.',
   },
+  RUN_INTERRUPTED: {
+    exit: ExitCode.RunFailed,
+    summary: 'The run was interrupted (Ctrl-C); its report is partial and has no full verdict.',
+  },
   INTERNAL: { exit: ExitCode.RunFailed, summary: 'An unexpected failure inside the harness.' },
 } as const;
 
