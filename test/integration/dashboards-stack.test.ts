@@ -1,0 +1,150 @@
+/**
+ * The docker-compose stack as files: docker-compose accepts it, the `local-target` profile runs
+ * `canary target`, Prometheus' config (with the generated rules) passes promtool, Grafana is
+ * provisioned with the generated dashboards where the compose file mounts them, the Dockerfile
+ * builds the way the stack expects, and the canary config the container runs is valid.
+ */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { parse } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { loadCanaryConfig } from '../../src/config/index.js';
+
+const run = promisify(execFile);
+const root = path.resolve(import.meta.dirname, '../..');
+const composeFile = path.join(root, 'docker-compose.yml');
+
+function tool(name: string, apt: string): string | undefined {
+  const found = (process.env.PATH ?? '')
+    .split(path.delimiter)
+    .map((dir) => path.join(dir, name))
+    .find((candidate) => fs.existsSync(candidate));
+  if (!found && process.env.CI === 'true') {
+    throw new Error(`${name} is required under CI=true: apt-get install ${apt} (see .ci/run)`);
+  }
+  return found;
+}
+
+const dockerCompose = tool('docker-compose', 'docker-compose');
+const promtool = tool('promtool', 'prometheus');
+
+interface ComposeService {
+  build?: string | { context: string };
+  image?: string;
+  command?: string[];
+  profiles?: string[];
+  ports?: unknown[];
+  volumes?: (string | { source: string; target: string })[];
+  environment?: Record<string, string>;
+}
+interface Compose {
+  services: Record<string, ComposeService>;
+}
+
+/** `host:container[:mode]` or the long form docker-compose config prints → [source, target]. */
+function mounts(service: ComposeService | undefined): [string, string][] {
+  return (service?.volumes ?? []).map((volume) => {
+    if (typeof volume !== 'string') return [volume.source, volume.target];
+    const [source = '', target = ''] = volume.split(':');
+    return [source, target];
+  });
+}
+
+describe.skipIf(!dockerCompose)('docker-compose', () => {
+  it('accepts docker-compose.yml', async () => {
+    await run(dockerCompose as string, ['-f', composeFile, 'config', '-q'], { cwd: root });
+  });
+
+  it('runs prometheus, alertmanager, grafana and the canary, and `canary target` under the local-target profile', async () => {
+    const { stdout } = await run(
+      dockerCompose as string,
+      ['-f', composeFile, '--profile', 'local-target', 'config'],
+      {
+        cwd: root,
+      },
+    );
+    const compose = parse(stdout) as Compose;
+    expect(Object.keys(compose.services).sort()).toEqual([
+      'alertmanager',
+      'canary',
+      'grafana',
+      'prometheus',
+      'target',
+    ]);
+    expect(compose.services.target?.profiles).toEqual(['local-target']);
+    expect(compose.services.target?.command?.[0]).toBe('target');
+    expect(compose.services.canary?.profiles).toBeUndefined();
+    const context = compose.services.canary?.build;
+    expect(typeof context === 'string' ? context : context?.context).toBe(root);
+  });
+});
+
+describe('the compose files agree with each other', () => {
+  const compose = parse(fs.readFileSync(composeFile, 'utf8')) as Compose;
+
+  it('mount the generated rules where prometheus.yml loads them from', () => {
+    const prometheus = compose.services.prometheus;
+    expect(mounts(prometheus)).toContainEqual(['./prometheus', '/etc/prometheus']);
+    expect(prometheus?.command).toContain('--config.file=/etc/prometheus/prometheus.yml');
+    const config = parse(fs.readFileSync(path.join(root, 'prometheus/prometheus.yml'), 'utf8')) as {
+      rule_files: string[];
+      scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[];
+    };
+    expect(config.rule_files).toEqual(['rules/*.yaml']);
+    const canaryJob = config.scrape_configs.find((job) => job.job_name === 'canary');
+    expect(canaryJob?.static_configs[0]?.targets).toEqual(['canary:9464']);
+  });
+
+  it('provision Grafana with every generated dashboard and the Prometheus datasource', () => {
+    const grafana = compose.services.grafana;
+    const provider = parse(
+      fs.readFileSync(path.join(root, 'grafana/provisioning/dashboards/realtime-canary.yaml'), 'utf8'),
+    ) as { providers: { options: { path: string } }[] };
+    const dashboardsPath = provider.providers[0]?.options.path;
+    expect(mounts(grafana)).toContainEqual(['./dashboards', dashboardsPath]);
+    expect(mounts(grafana)).toContainEqual(['./grafana/provisioning', '/etc/grafana/provisioning']);
+    const home = grafana?.environment?.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH ?? '';
+    expect(fs.existsSync(path.join(root, 'dashboards', path.basename(home)))).toBe(true);
+
+    const datasources = parse(
+      fs.readFileSync(path.join(root, 'grafana/provisioning/datasources/prometheus.yaml'), 'utf8'),
+    ) as { datasources: { type: string; url: string; isDefault: boolean }[] };
+    expect(datasources.datasources).toEqual([
+      expect.objectContaining({ type: 'prometheus', url: 'http://prometheus:9090', isDefault: true }),
+    ]);
+    expect(fs.readdirSync(path.join(root, 'dashboards')).filter((f) => f.endsWith('.json'))).toHaveLength(4);
+  });
+
+  it('run the canary from a multi-stage Node 22 image as a non-root user with a /healthz check', () => {
+    const dockerfile = fs.readFileSync(path.join(root, 'Dockerfile'), 'utf8');
+    expect(dockerfile).toMatch(/^ARG NODE_VERSION=22-/m);
+    expect(dockerfile.match(/^FROM /gm)).toHaveLength(2);
+    expect(dockerfile).toMatch(/^RUN npm ci\b/m);
+    expect(dockerfile).toMatch(/npm run build/);
+    expect(dockerfile).toMatch(/^USER node$/m);
+    expect(dockerfile).toMatch(/^EXPOSE 9464$/m);
+    expect(dockerfile).toMatch(/HEALTHCHECK[\s\S]*\/healthz/);
+    expect(compose.services.canary?.command).toEqual(['run', '--config', 'docker/canary.yaml']);
+  });
+
+  it('give the container a valid canary config whose exporter Prometheus can reach', () => {
+    const config = loadCanaryConfig(path.join(root, 'docker/canary.yaml'));
+    expect(config.server).toEqual({ host: '0.0.0.0', port: 9464 });
+    expect(config.environments.map((env) => env.name)).toEqual(['local']);
+    expect(config.probes.length).toBeGreaterThan(0);
+  });
+});
+
+describe.skipIf(!promtool)('promtool', () => {
+  it('accepts prometheus/prometheus.yml together with the rule files it loads', async () => {
+    const { stdout } = await run(promtool as string, [
+      'check',
+      'config',
+      path.join(root, 'prometheus/prometheus.yml'),
+    ]);
+    expect(stdout).toMatch(/SUCCESS: 2 rule files found/);
+    expect(stdout).not.toContain('FAILED');
+  });
+});
