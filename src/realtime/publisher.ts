@@ -95,7 +95,13 @@ function stringOrUndefined(value: unknown): string | undefined {
 }
 
 function errorText(error: unknown): string {
-  if (error instanceof Error) return error.message;
+  if (error instanceof Error) {
+    // fetch() says only "fetch failed"; the reason (ECONNREFUSED, a timeout…) is in its cause.
+    const cause = error.cause as { code?: unknown; message?: unknown } | undefined;
+    const why =
+      typeof cause?.code === 'string' ? cause.code : typeof cause?.message === 'string' ? cause.message : '';
+    return why ? `${error.message} (${why})` : error.message;
+  }
   if (error !== null && typeof error === 'object') {
     const fields = error as Record<string, unknown>;
     const parts = [fields.code, fields.message, fields.details].filter(
