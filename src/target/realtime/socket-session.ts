@@ -250,7 +250,7 @@ export class SocketSession {
     }
     const joinMessage = { ...message, joinRef };
     if (!message.topic.startsWith(TOPIC_PREFIX)) {
-      this.unmatched(joinMessage);
+      this.unmatched(message);
       return;
     }
     const subTopic = message.topic.slice(TOPIC_PREFIX.length);
