@@ -8,3 +8,9 @@ export * from './status-hub.js';
 export * from './readiness.js';
 export { startExporter, DEFAULT_EXPORTER_PORT, type Exporter, type ExporterOptions } from './exporter.js';
 export { renderStatusPage } from './status-page.js';
+export {
+  createProbeStatusSource,
+  type ProbeStatusSource,
+  type ProbeStatusSourceOptions,
+  type ProbeStatusProvider,
+} from './probe-status-source.js';
