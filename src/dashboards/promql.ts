@@ -32,16 +32,6 @@ export function rate(metric: string, scope: Scope, by: readonly string[], equals
   return sumBy(by, `rate(${selector(metric, scope, equals)}[${RATE_WINDOW}])`);
 }
 
-/** Events in the dashboard's time range (`$__range`), summed by `by`. */
-export function increaseOverRange(
-  metric: string,
-  scope: Scope,
-  by: readonly string[],
-  equals: Equals = {},
-): string {
-  return sumBy(by, `increase(${selector(metric, scope, equals)}[$__range])`);
-}
-
 /** A quantile of a histogram (the `_bucket` series of `histogram`), per `by`. */
 export function quantile(q: number, histogram: string, scope: Scope, by: readonly string[]): string {
   return `histogram_quantile(${q}, ${sumBy(['le', ...by], `rate(${selector(`${histogram}_bucket`, scope)}[${RATE_WINDOW}])`)})`;
