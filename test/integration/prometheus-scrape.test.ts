@@ -1,8 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import { createHarnessHealth, createMetrics, type HarnessHealth } from '../../src/metrics/index.js';
-import { createStatusHub, startExporter, type Exporter } from '../../src/server/index.js';
+import {
+  createProbeStatusSource,
+  createStatusHub,
+  startExporter,
+  type Exporter,
+} from '../../src/server/index.js';
 import { skipWithoutPrometheus, startPrometheus, type RunningPrometheus } from '../helpers/prometheus.js';
+import { createRunner, startLocalEnvironment, type RunnerFixture } from './probe-support.js';
 
 describe.skipIf(skipWithoutPrometheus)('a real Prometheus scraping the exporter', () => {
   let exporter: Exporter;
@@ -45,3 +51,65 @@ describe.skipIf(skipWithoutPrometheus)('a real Prometheus scraping the exporter'
     await prometheus.waitFor('process_resident_memory_bytes > 0');
   });
 });
+
+describe.skipIf(skipWithoutPrometheus)(
+  'a real Prometheus scraping a probe runner on the local target',
+  () => {
+    let environment: Awaited<ReturnType<typeof startLocalEnvironment>> | undefined;
+    let fixture: RunnerFixture | undefined;
+    let exporter: Exporter | undefined;
+    let prometheus: RunningPrometheus | undefined;
+
+    afterAll(async () => {
+      await prometheus?.stop();
+      await exporter?.close();
+      await fixture?.runner.stop();
+      await environment?.env.close();
+    });
+
+    it('records delivery latency for postgres_changes and broadcast that Prometheus can query', async () => {
+      environment = await startLocalEnvironment({ name: 'local', mechanics: 2 });
+      fixture = createRunner(environment.env, {
+        name: 'scrape',
+        subscribers: { lean: 1, 'supabase-js': 1 },
+        paths: ['postgres_changes', 'broadcast', 'polling'],
+        pollInterval: '300ms',
+        lateAfter: '2s',
+        deadline: '6s',
+        eventsPerRound: 2,
+        readinessCheck: false,
+      });
+      const { runner, registry } = fixture;
+      exporter = await startExporter({
+        registry,
+        status: createProbeStatusSource({ runners: [runner] }),
+        port: 0,
+      });
+      prometheus = await startPrometheus({ scrapeTargets: [exporter.url] });
+
+      await runner.start();
+      expect(await runner.waitUntilSubscribed(20_000)).toBe(true);
+      const round = await runner.runRound();
+      expect(round.success).toBe(true);
+
+      for (const path of ['postgres_changes', 'broadcast', 'polling']) {
+        const [count] = await prometheus.waitFor(
+          `canary_delivery_latency_seconds_count{env="local",probe="scrape",path="${path}"} > 0`,
+        );
+        // 2 events × 2 subscribers, each with exactly one outcome per path.
+        expect(count?.value, path).toBe(4);
+      }
+      const [quantile] = await prometheus.waitFor(
+        'histogram_quantile(0.5, sum by (le) (canary_delivery_latency_seconds_bucket{path="broadcast"}))',
+      );
+      expect(quantile?.value).toBeGreaterThan(0);
+      expect(quantile?.value).toBeLessThan(2);
+      const [delivered] = await prometheus.waitFor(
+        'sum(canary_delivery_outcomes_total{probe="scrape",outcome="delivered"})',
+        { until: (samples) => samples[0]?.value === 12 },
+      );
+      expect(delivered?.value).toBe(12);
+      await prometheus.waitFor('canary_probe_success{probe="scrape"} == 1');
+    }, 90_000);
+  },
+);
