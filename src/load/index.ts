@@ -9,3 +9,5 @@ export * from './scenario-common.js';
 export * from './scenario-schema.js';
 export * from './load-driver.js';
 export * from './executors/index.js';
+export * from './run-timeline.js';
+export * from './run-scenario.js';

@@ -1,0 +1,363 @@
+/**
+ * `canary load <scenario> --env <env>`: run a load scenario against one environment, show progress
+ * (on a terminal), print a k6-like summary, judge the scenario's SLO thresholds on the run's own
+ * registry and write JSON, JUnit, Markdown and HTML reports. Exit 0 = every SLO met, 1 = an SLO
+ * breached, 2 = the run itself failed (the report says which). Ctrl-C drains and writes a partial
+ * report; a second Ctrl-C quits at once.
+ */
+import path from 'node:path';
+import type { Command } from 'commander';
+import { loadCanaryConfig, probesFor, selectEnvironments, type CanaryConfig } from '../../config/index.js';
+import {
+  loadScenarioFile,
+  runScenario,
+  type LoadProgress,
+  type LoadRunResult,
+  type Scenario,
+} from '../../load/index.js';
+import { createMetrics } from '../../metrics/index.js';
+import { resolveEnvironment, type ResolvedEnvironment } from '../../probe/index.js';
+import {
+  REPORT_SCHEMA,
+  runOutcome,
+  summarizeLatency,
+  writeReports,
+  type CanaryReport,
+  type PathTotals,
+  type RunFailure,
+  type WrittenReports,
+} from '../../report/index.js';
+import {
+  evaluateSlos,
+  loadSloFile,
+  parseSlo,
+  registrySource,
+  type MetricSnapshot,
+  type Slo,
+  type SloVerdict,
+} from '../../slo/index.js';
+import { CanaryError, createLogger, isCanaryError } from '../../shared/index.js';
+import { faultSettingsSchema, startTarget } from '../../target/index.js';
+
+interface LoadFlags {
+  env: string;
+  config: string;
+  out?: string;
+  allowRemote?: boolean;
+  slos?: string;
+  progress?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('load')
+    .description('run a load scenario (scenarios/*.yaml) against an environment and judge its SLOs')
+    .argument('<scenario>', 'scenario file, e.g. scenarios/smoke.yaml')
+    .requiredOption('--env <name>', 'environment to load (from the config)')
+    .option('--config <file>', 'config file', 'canary.yaml')
+    .option(
+      '--out <dir>',
+      'directory for report.json, junit.xml, summary.md and report.html (default artifacts/<scenario>)',
+    )
+    .option('--slos <file>', "SLO file to judge the run by, instead of the scenario's thresholds")
+    .option('--allow-remote', 'allow load against a non-local environment (its loadRateCap still applies)')
+    .option('--no-progress', 'no progress bar, even on a terminal')
+    .action(async (scenarioFile: string, flags: LoadFlags) => {
+      process.exitCode = await load(scenarioFile, flags);
+    });
+}
+
+/** The SLOs a scenario is judged by: --slos, or its thresholds (file, only, inline). */
+export function scenarioSlos(scenario: Scenario, scenarioFile: string, override?: string): Slo[] {
+  if (override) return loadSloFile(override).slos;
+  const { thresholds } = scenario;
+  const slos: Slo[] = [];
+  if (thresholds.slos) {
+    const file = path.resolve(path.dirname(scenarioFile), thresholds.slos);
+    const spec = loadSloFile(file);
+    if (thresholds.only) {
+      const known = spec.slos.map((slo) => slo.name);
+      const unknown = thresholds.only.filter((name) => !known.includes(name));
+      if (unknown.length > 0) {
+        throw new CanaryError(
+          'CONFIG_INVALID',
+          `${scenarioFile}: thresholds.only: ${unknown.map((n) => `"${n}"`).join(', ')} not in ${thresholds.slos}`,
+          { hint: `use names defined there: ${known.join(', ')}` },
+        );
+      }
+      slos.push(...spec.slos.filter((slo) => thresholds.only?.includes(slo.name)));
+    } else {
+      slos.push(...spec.slos);
+    }
+  } else if (thresholds.only) {
+    throw new CanaryError('CONFIG_INVALID', `${scenarioFile}: thresholds.only: needs thresholds.slos`, {
+      hint: 'name the SLO file the names come from, e.g. thresholds: { slos: ../slos/delivery.yaml, only: [...] }',
+    });
+  }
+  (thresholds.inline ?? []).forEach((raw, index) =>
+    slos.push(parseSlo(raw, scenarioFile, ['thresholds', 'inline', index])),
+  );
+  return slos;
+}
+
+async function load(scenarioFile: string, flags: LoadFlags): Promise<number> {
+  const logger = createLogger({ level: process.env.LOG_LEVEL === 'debug' ? 'debug' : 'warn' });
+  const startedAt = new Date();
+  let outDir = flags.out;
+  let scenario: Scenario | undefined;
+  let env: ResolvedEnvironment | undefined;
+  try {
+    scenario = loadScenarioFile(scenarioFile);
+    outDir ??= path.join('artifacts', scenario.name);
+    const slos = scenarioSlos(scenario, scenarioFile, flags.slos);
+    const config: CanaryConfig = loadCanaryConfig(flags.config, { localFaultsSchema: faultSettingsSchema });
+    const [envConfig] = selectEnvironments(config, [flags.env]);
+    if (!envConfig) throw new CanaryError('CLI_USAGE', `--env ${flags.env}: not defined in ${flags.config}`);
+    if (envConfig.remote && !flags.allowRemote) {
+      throw new CanaryError(
+        'UNSAFE_LOAD',
+        `"${envConfig.name}" is a remote environment; load needs --allow-remote`,
+        {
+          hint: `add --allow-remote if you mean it; publishing stays under the environment's loadRateCap (${envConfig.loadRateCap}/s)`,
+        },
+      );
+    }
+    const probes = probesFor(config, envConfig.name);
+    const probe = scenario.probe ? probes.find((p) => p.name === scenario?.probe) : probes[0];
+    if (!probe) {
+      throw new CanaryError(
+        'CONFIG_INVALID',
+        `${scenarioFile}: probe: ${scenario.probe ? `"${scenario.probe}" is not a probe of "${envConfig.name}"` : `no probe runs in "${envConfig.name}"`}`,
+        {
+          hint: `use one of: ${probes.map((p) => p.name).join(', ') || `(none — add a probe to ${flags.config})`}`,
+        },
+      );
+    }
+
+    env = await resolveEnvironment(envConfig, {
+      file: config.sources.environments[envConfig.name],
+      logger,
+      startLocalTarget: (request) => startTarget(request),
+    });
+    const { registry, metrics } = createMetrics();
+    const controller = new AbortController();
+    const onSigint = (): void => {
+      if (controller.signal.aborted) process.exit(130);
+      process.stderr.write(
+        '\ncanary: interrupted — draining in-flight events for a partial report (Ctrl-C again to quit)\n',
+      );
+      controller.abort();
+    };
+    process.on('SIGINT', onSigint);
+    const bar = flags.progress !== false && process.stderr.isTTY ? progressBar() : undefined;
+    let result: LoadRunResult;
+    try {
+      result = await runScenario({
+        scenario,
+        env,
+        probe,
+        metrics,
+        allowRemote: flags.allowRemote === true,
+        signal: controller.signal,
+        logger,
+        ...(bar ? { onProgress: bar.update } : {}),
+      });
+    } finally {
+      bar?.done();
+      process.off('SIGINT', onSigint);
+    }
+    const verdict = slos.length
+      ? await evaluateSlos(slos, registrySource(registry, `registry of this run`), { env: env.name })
+      : null;
+    const snapshot = ((await registry.getMetricsAsJSON()) as unknown as MetricSnapshot[]).filter((m) =>
+      m.name.startsWith('canary_'),
+    );
+    const report = buildLoadReport(result, verdict, snapshot);
+    const files = writeReports(report, outDir);
+    process.stdout.write(renderSummary(report, files));
+    return report.run.exitCode;
+  } catch (error) {
+    if (!isCanaryError(error) || !outDir) throw error;
+    // The run could not happen: still leave a report that says why, then fail with the code.
+    const failure: RunFailure = {
+      code: error.code,
+      message: error.message,
+      ...(error.hint ? { hint: error.hint } : {}),
+    };
+    writeReports(failureReport(scenario, flags.env, startedAt, failure), outDir);
+    throw error;
+  } finally {
+    await env
+      ?.close()
+      .catch((error: unknown) => logger.warn('closing the environment failed', { error: String(error) }));
+  }
+}
+
+function generator(): CanaryReport['generator'] {
+  return {
+    name: 'realtime-canary',
+    version: process.env.npm_package_version ?? '0.1.0',
+    node: process.version,
+  };
+}
+
+export function buildLoadReport(
+  result: LoadRunResult,
+  verdict: SloVerdict | null,
+  metrics: MetricSnapshot[],
+): CanaryReport {
+  const failure: RunFailure | undefined =
+    result.failure ??
+    (result.stopReason === 'interrupted'
+      ? {
+          code: 'RUN_INTERRUPTED',
+          message: 'interrupted before the plan finished: the report is partial',
+          hint: 'rerun without interrupting for a full verdict',
+        }
+      : undefined);
+  const paths: Record<string, PathTotals> = {};
+  for (const [name, counts] of Object.entries(result.paths)) {
+    paths[name] = { ...counts, latencyMs: summarizeLatency(result.latencySamplesMs[name] ?? []) };
+  }
+  return {
+    schema: REPORT_SCHEMA,
+    generator: generator(),
+    run: {
+      kind: 'load',
+      scenario: result.scenario.name,
+      description: result.scenario.description,
+      executor: result.scenario.executor,
+      env: result.env,
+      startedAt: result.startedAt,
+      endedAt: result.endedAt,
+      durationSeconds: result.durationSeconds,
+      partial: result.partial,
+      stopReason: result.stopReason,
+      ...runOutcome(verdict, failure),
+      ...(failure ? { failure } : {}),
+    },
+    totals: {
+      published: result.published,
+      publishErrors: result.publishErrors,
+      peakSubscribers: result.peakSubscribers,
+      paths,
+    },
+    ...(result.breakingPoint ? { breakingPoint: result.breakingPoint } : {}),
+    slo: verdict,
+    timeline: result.timeline,
+    latencySamplesMs: result.latencySamplesMs,
+    metrics,
+  };
+}
+
+function failureReport(
+  scenario: Scenario | undefined,
+  env: string,
+  startedAt: Date,
+  failure: RunFailure,
+): CanaryReport {
+  const now = new Date();
+  return {
+    schema: REPORT_SCHEMA,
+    generator: generator(),
+    run: {
+      kind: 'load',
+      ...(scenario
+        ? { scenario: scenario.name, description: scenario.description, executor: scenario.executor }
+        : {}),
+      env,
+      startedAt: startedAt.toISOString(),
+      endedAt: now.toISOString(),
+      durationSeconds: (now.getTime() - startedAt.getTime()) / 1000,
+      partial: false,
+      stopReason: 'failed',
+      ...runOutcome(null, failure),
+      failure,
+    },
+    totals: { published: 0, publishErrors: 0, peakSubscribers: 0, paths: {} },
+    slo: null,
+    timeline: [],
+    latencySamplesMs: {},
+    metrics: [],
+  };
+}
+
+function dots(label: string, width = 18): string {
+  return `${label} ${'.'.repeat(Math.max(2, width - label.length))}:`;
+}
+
+function ms(value: number | undefined): string {
+  return value === undefined
+    ? '–'
+    : value >= 1000
+      ? `${(value / 1000).toFixed(2)}s`
+      : `${value.toFixed(1)}ms`;
+}
+
+/** The end-of-run summary, k6-style: one line per fact, a check mark per SLO. */
+export function renderSummary(report: CanaryReport, files?: WrittenReports): string {
+  const { run, totals } = report;
+  const lines = [''];
+  lines.push(
+    `     ${dots('scenario')} ${run.scenario} (${run.executor}) on ${run.env}, ${run.durationSeconds.toFixed(1)} s, ${run.stopReason}${run.partial ? ' — PARTIAL' : ''}`,
+  );
+  lines.push(`     ${dots('published')} ${totals.published} events (${totals.publishErrors} failed)`);
+  lines.push(`     ${dots('subscribers')} peak ${totals.peakSubscribers} concurrently SUBSCRIBED`);
+  for (const [name, path] of Object.entries(totals.paths)) {
+    const l = path.latencyMs;
+    lines.push(
+      `     ${dots(name)} delivered=${path.delivered} late=${path.late} dropped=${path.dropped}  ` +
+        `p50=${ms(l?.p50)} p95=${ms(l?.p95)} p99=${ms(l?.p99)} max=${ms(l?.max)}`,
+    );
+  }
+  if (report.breakingPoint) {
+    const point = report.breakingPoint;
+    lines.push(
+      `     ${dots('breaking point')} ${point.subscribers} subscribers (level ${point.level}), cause ${point.cause}${point.planLimit !== undefined ? `, plan limit ${point.planLimit}` : ''}`,
+      `       ${point.detail}`,
+    );
+  }
+  lines.push('');
+  for (const result of report.slo?.results ?? []) {
+    const mark = result.status === 'met' ? '✓' : result.status === 'breached' ? '✗' : '-';
+    lines.push(`   ${mark} ${result.slo}: ${result.summary}`);
+  }
+  if (run.failure) {
+    lines.push(
+      '',
+      `   ! ${run.failure.code}: ${run.failure.message}${run.failure.hint ? `\n     fix: ${run.failure.hint}` : ''}`,
+    );
+  }
+  lines.push('', `     ${dots('result')} ${run.status} (exit ${run.exitCode})`);
+  if (files)
+    lines.push(`     ${dots('reports')} ${files.json}, ${files.junit}, ${files.markdown}, ${files.html}`);
+  lines.push('');
+  return lines.join('\n');
+}
+
+/** A one-line progress bar on stderr, redrawn in place. */
+function progressBar(): { update: (progress: LoadProgress) => void; done: () => void } {
+  let last = 0;
+  return {
+    update(progress) {
+      const now = Date.now();
+      if (now - last < 200) return;
+      last = now;
+      const fraction = Math.min(1, progress.plannedMs > 0 ? progress.elapsedMs / progress.plannedMs : 0);
+      const width = 24;
+      const filled = Math.round(fraction * width);
+      const bar = `${'='.repeat(Math.max(0, filled - 1))}${filled > 0 ? '>' : ''}${' '.repeat(width - filled)}`;
+      const phase =
+        progress.phase === 'draining'
+          ? 'draining'
+          : `${(progress.elapsedMs / 1000).toFixed(0)}s/${(progress.plannedMs / 1000).toFixed(0)}s`;
+      const level = progress.level !== undefined ? ` level ${progress.level}` : '';
+      process.stderr.write(
+        `\r[${bar}] ${phase}${level} subs ${progress.subscribersConnected}/${progress.subscribersTarget} pub ${progress.published} ok ${progress.delivered} late ${progress.late} drop ${progress.dropped}   `,
+      );
+    },
+    done() {
+      process.stderr.write('\n');
+    },
+  };
+}

@@ -1,0 +1,102 @@
+/**
+ * What a load run records while it runs, for the summary and the report's plots: every outcome
+ * (via the runner's onOutcome), a latency reservoir per path, and a sample every `sampleEvery`
+ * of subscribers wanted/connected, cumulative counts and the interval's latency percentiles.
+ */
+import type { LoadOutcome } from './load-driver.js';
+
+export interface TimelinePoint {
+  t: number;
+  subscribersTarget: number;
+  subscribersConnected: number;
+  published: number;
+  delivered: number;
+  late: number;
+  dropped: number;
+  latencyP50Ms: Record<string, number>;
+  latencyP95Ms: Record<string, number>;
+  overloaded: boolean;
+  eventLoopLagMs?: number;
+  cpuRatio?: number;
+}
+
+export interface PathCounts {
+  delivered: number;
+  late: number;
+  dropped: number;
+}
+
+/** Upper bound on stored latency samples per path; beyond it, reservoir sampling keeps a fair subset. */
+const RESERVOIR_SIZE = 20_000;
+
+export function percentileOf(sorted: readonly number[], q: number): number | undefined {
+  if (sorted.length === 0) return undefined;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+}
+
+export class RunTimeline {
+  readonly points: TimelinePoint[] = [];
+  readonly counts: Record<string, PathCounts> = {};
+  readonly latencySamples: Record<string, number[]> = {};
+  private readonly seenPerPath: Record<string, number> = {};
+  private intervalLatencies: Record<string, number[]> = {};
+  /** Latencies since the last `takeWindow()`, for connection-limit levels. */
+  private windowLatencies: number[] = [];
+  private random: () => number;
+
+  constructor(options: { random?: () => number } = {}) {
+    this.random = options.random ?? Math.random;
+  }
+
+  record(outcome: LoadOutcome): void {
+    const counts = (this.counts[outcome.path] ??= { delivered: 0, late: 0, dropped: 0 });
+    if (outcome.outcome === 'delivered' || outcome.outcome === 'late' || outcome.outcome === 'dropped') {
+      counts[outcome.outcome] += 1;
+    }
+    if (outcome.latencyMs === undefined || outcome.outcome === 'dropped') return;
+    (this.intervalLatencies[outcome.path] ??= []).push(outcome.latencyMs);
+    this.windowLatencies.push(outcome.latencyMs);
+    const samples = (this.latencySamples[outcome.path] ??= []);
+    const seen = (this.seenPerPath[outcome.path] = (this.seenPerPath[outcome.path] ?? 0) + 1);
+    if (samples.length < RESERVOIR_SIZE) samples.push(outcome.latencyMs);
+    else {
+      const slot = Math.floor(this.random() * seen);
+      if (slot < RESERVOIR_SIZE) samples[slot] = outcome.latencyMs;
+    }
+  }
+
+  totals(): PathCounts {
+    const total = { delivered: 0, late: 0, dropped: 0 };
+    for (const counts of Object.values(this.counts)) {
+      total.delivered += counts.delivered;
+      total.late += counts.late;
+      total.dropped += counts.dropped;
+    }
+    return total;
+  }
+
+  /** Latencies recorded since the previous call (a connection-limit level's window). */
+  takeWindow(): number[] {
+    const window = this.windowLatencies;
+    this.windowLatencies = [];
+    return window;
+  }
+
+  sample(
+    point: Omit<TimelinePoint, 'delivered' | 'late' | 'dropped' | 'latencyP50Ms' | 'latencyP95Ms'>,
+  ): TimelinePoint {
+    const latencyP50Ms: Record<string, number> = {};
+    const latencyP95Ms: Record<string, number> = {};
+    for (const [path, values] of Object.entries(this.intervalLatencies)) {
+      const sorted = [...values].sort((a, b) => a - b);
+      const p50 = percentileOf(sorted, 0.5);
+      const p95 = percentileOf(sorted, 0.95);
+      if (p50 !== undefined) latencyP50Ms[path] = p50;
+      if (p95 !== undefined) latencyP95Ms[path] = p95;
+    }
+    this.intervalLatencies = {};
+    const full: TimelinePoint = { ...point, ...this.totals(), latencyP50Ms, latencyP95Ms };
+    this.points.push(full);
+    return full;
+  }
+}
