@@ -3,10 +3,12 @@
  */
 import type { Command } from 'commander';
 import { register as generate } from './generate.js';
+import { register as load } from './load.js';
+import { register as slo } from './slo.js';
 
 type Register = (program: Command) => void;
 
-const commands: Register[] = [generate];
+const commands: Register[] = [generate, load, slo];
 
 export function registerCommands(program: Command): void {
   for (const register of commands) register(program);
