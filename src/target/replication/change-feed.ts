@@ -669,7 +669,9 @@ export function createChangeFeed(ctx: TargetContext): ChangeFeed {
         consume,
         onFatal: (error) => {
           if (!stopped)
-            logger.error('replication stream failed; postgres_changes stop', { error: error.message });
+            logger.error('replication stream error; changes in the failed batch are lost', {
+              error: error.message,
+            });
         },
       });
       try {

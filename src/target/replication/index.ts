@@ -4,5 +4,5 @@
  * binding and authorised per subscriber in Postgres (RLS as the subscriber's role and claims).
  * LSNs are confirmed only after delivery, so slot lag and the replication-pause fault are real.
  */
-export { createChangeFeed, REALTIME_PUBLICATION, unableToSubscribeMessage } from './change-feed.js';
+export { createChangeFeed, unableToSubscribeMessage } from './change-feed.js';
 export { parseFilter, FilterParseError, type FilterCondition } from './change-filter.js';

@@ -115,7 +115,9 @@ export function createReplicationStream(options: ReplicationStreamOptions): Repl
   }
 
   function onCopyData({ chunk }: { chunk: Buffer }): void {
-    const frame = decodeFrame(chunk);
+    // pg hands out a view into its read buffer, which the next socket read overwrites; frames
+    // wait in the queue, so they need their own copy.
+    const frame = decodeFrame(Buffer.from(chunk));
     if (!frame) {
       logger.warn('replication: unknown frame', { kind: chunk[0] });
       return;
