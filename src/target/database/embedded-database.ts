@@ -48,6 +48,9 @@ const POSTGRES_FLAGS = [
   // A disposable fixture: durability buys nothing and costs a lot on a shared disk.
   ['fsync', 'off'],
   ['synchronous_commit', 'off'],
+  // The WAL sender decodes only flushed WAL; with asynchronous commit that waits for the WAL
+  // writer, so its default 200 ms delay would add up to 200 ms to every postgres_changes event.
+  ['wal_writer_delay', '10ms'],
   ['full_page_writes', 'off'],
   ['timezone', 'UTC'],
   ['log_min_messages', 'warning'],
