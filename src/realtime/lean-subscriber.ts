@@ -135,7 +135,7 @@ export class LeanSubscriber implements Subscriber {
     this.reconnectDelaysMs = options.reconnectDelaysMs ?? REALTIME_BACKOFF_MS;
     this.rejoinDelaysMs = options.rejoinDelaysMs ?? REALTIME_BACKOFF_MS;
     this.joinTimeoutMs = config.joinTimeoutMs ?? DEFAULT_JOIN_TIMEOUT_MS;
-    this.endpoint = realtimeEndpoint(config.supabaseUrl, config.anonKey, this.vsn);
+    this.endpoint = sharedEndpoint(config.supabaseUrl, config.anonKey, this.vsn);
     this.broadcastEventLower = config.broadcastEvent.toLowerCase();
     if (config.paths.includes('postgres_changes')) {
       this.channels.push(new LeanChannel(this, 'postgres_changes', `realtime:${config.changesChannel}`));
@@ -194,7 +194,12 @@ export class LeanSubscriber implements Subscriber {
     this.failure = undefined;
     let socket: OwnedSocket;
     try {
-      socket = new WebSocket(this.endpoint, { perMessageDeflate: false, handshakeTimeout: 30_000 });
+      socket = new WebSocket(this.endpoint, {
+        perMessageDeflate: false,
+        // Frames are decoded with toString('utf8'), which already copes with bad bytes.
+        skipUTF8Validation: true,
+        handshakeTimeout: 30_000,
+      });
     } catch (error) {
       this.failure = `transport failure: ${this.scrub(error instanceof Error ? error.message : String(error))}`;
       this.socketLost();
@@ -664,6 +669,21 @@ export function realtimeEndpoint(supabaseUrl: string, anonKey: string, vsn: Phoe
   url.searchParams.set('apikey', anonKey);
   url.searchParams.set('vsn', vsn);
   return url.toString();
+}
+
+/** Thousands of subscribers share a few endpoints; one string each instead of one per subscriber. */
+const endpoints = new Map<string, string>();
+const MAX_SHARED_ENDPOINTS = 32;
+
+function sharedEndpoint(supabaseUrl: string, anonKey: string, vsn: PhoenixVsn): string {
+  const key = `${vsn} ${supabaseUrl} ${anonKey}`;
+  let endpoint = endpoints.get(key);
+  if (endpoint === undefined) {
+    endpoint = realtimeEndpoint(supabaseUrl, anonKey, vsn);
+    if (endpoints.size >= MAX_SHARED_ENDPOINTS) endpoints.clear();
+    endpoints.set(key, endpoint);
+  }
+  return endpoint;
 }
 
 export function createLeanSubscriber(config: SubscriberConfig, options?: LeanSubscriberOptions): Subscriber {
