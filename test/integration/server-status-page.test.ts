@@ -3,15 +3,18 @@ import type { Browser } from 'playwright-core';
 import { Registry } from 'prom-client';
 import { createMetrics, DELIVERY_PATHS, type DeliveryPath } from '../../src/metrics/index.js';
 import {
+  createProbeStatusSource,
   createStatusHub,
   startExporter,
   type Exporter,
   type PathStatus,
+  type ProbeStatusSource,
   type RecentEvent,
   type StatusHub,
   type StatusSnapshot,
 } from '../../src/server/index.js';
 import { artifactPath, launchChromium, openPage, skipWithoutChromium } from '../helpers/chromium.js';
+import { createRunner, startLocalEnvironment, type RunnerFixture } from './probe-support.js';
 
 /**
  * A small producer of changing status: every tick it "publishes" an event and gives each path a
@@ -184,3 +187,80 @@ describe.skipIf(skipWithoutChromium)('the live status page in headless Chromium'
     expect(consoleErrors).toEqual([]);
   });
 });
+
+describe.skipIf(skipWithoutChromium)(
+  'the live status page following a real probe runner on the local target',
+  () => {
+    let environment: Awaited<ReturnType<typeof startLocalEnvironment>> | undefined;
+    let fixture: RunnerFixture | undefined;
+    let source: ProbeStatusSource | undefined;
+    let exporter: Exporter | undefined;
+    let browser: Browser | undefined;
+
+    afterAll(async () => {
+      await browser?.close();
+      await exporter?.close();
+      source?.stop();
+      await fixture?.runner.stop();
+      await environment?.env.close();
+    });
+
+    it('turns ready, then charts every path from real deliveries, without console errors', async () => {
+      environment = await startLocalEnvironment({ name: 'local', mechanics: 2 });
+      fixture = createRunner(environment.env, {
+        name: 'waiver-to-mechanic',
+        subscribers: { lean: 1, 'supabase-js': 1 },
+        paths: ['postgres_changes', 'broadcast', 'polling'],
+        pollInterval: '300ms',
+        lateAfter: '2s',
+        deadline: '6s',
+        eventsPerRound: 2,
+        readinessCheck: false,
+      });
+      const { runner, registry } = fixture;
+      source = createProbeStatusSource({ runners: [runner], environments: ['local'], refreshMs: 200 });
+      exporter = await startExporter({ registry, status: source, port: 0, events: { minIntervalMs: 100 } });
+      browser = await launchChromium();
+
+      expect((await fetch(`${exporter.url}/readyz`)).status).toBe(503);
+      const { page, consoleErrors, pageErrors } = await openPage(browser, `${exporter.url}/`);
+      await page.waitForSelector('section[data-environment="local"]', { timeout: 15_000 });
+
+      await runner.start();
+      expect(await runner.waitUntilSubscribed(20_000)).toBe(true);
+      const rounds = [];
+      for (let i = 0; i < 3; i++) rounds.push(await runner.runRound());
+      expect(rounds.every((round) => round.success)).toBe(true);
+      expect((await fetch(`${exporter.url}/readyz`)).status).toBe(200);
+
+      // Six real events: every path's chart has a line through them.
+      await page.waitForFunction(
+        () =>
+          ['postgres_changes', 'broadcast', 'polling'].every(
+            (path) =>
+              (
+                document
+                  .querySelector(`svg.chart[data-path="${path}"] path.series-line`)
+                  ?.getAttribute('d') ?? ''
+              ).split('L').length >= 6,
+          ),
+        undefined,
+        { timeout: 20_000 },
+      );
+      const subscribed = await page
+        .locator('table:has(caption:text("Subscribers by status")) tbody tr td.ok')
+        .allTextContents();
+      expect(subscribed).toEqual(['1', '1']);
+      const eventRows = page.locator('table:has(caption:text("Latest events")) tbody tr');
+      expect(await eventRows.count()).toBe(6);
+      expect(await page.locator('table:has(caption:text("Latest events")) td.bad').count()).toBe(0);
+      expect(await page.textContent('article.probe .summary')).toContain('all delivered in time');
+
+      const screenshot = artifactPath('status-page-local-target.png');
+      await page.screenshot({ path: screenshot, fullPage: true });
+      console.log(`status page screenshot (real probe runner): ${screenshot}`);
+      expect(pageErrors).toEqual([]);
+      expect(consoleErrors).toEqual([]);
+    }, 90_000);
+  },
+);
