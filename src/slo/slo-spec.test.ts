@@ -27,7 +27,7 @@ function errorOf(fn: () => unknown): { code: string; message: string } {
 describe('SLO spec', () => {
   it('loads the shipped slos/delivery.yaml with one SLO of each kind', () => {
     const spec = loadSloFile(path.join(repoRoot, 'slos/delivery.yaml'));
-    expect(spec.slos.map(sliKind)).toEqual(['latency', 'delivery', 'subscription', 'headroom']);
+    expect(spec.slos.map(sliKind)).toEqual(['latency', 'latency', 'delivery', 'subscription', 'headroom']);
     const latency = spec.slos[0];
     expect(latency?.objective).toBe(0.99);
     expect(latency?.window).toBe('28d');
