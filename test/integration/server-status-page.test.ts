@@ -214,7 +214,7 @@ describe.skipIf(skipWithoutChromium)(
         pollInterval: '300ms',
         lateAfter: '2s',
         deadline: '6s',
-        eventsPerRound: 2,
+        eventsPerRound: 3,
         readinessCheck: false,
       });
       const { runner, registry } = fixture;
@@ -229,7 +229,7 @@ describe.skipIf(skipWithoutChromium)(
       await runner.start();
       expect(await runner.waitUntilSubscribed(20_000)).toBe(true);
       const rounds = [];
-      for (let i = 0; i < 3; i++) rounds.push(await runner.runRound());
+      for (let i = 0; i < 2; i++) rounds.push(await runner.runRound());
       expect(rounds.every((round) => round.success)).toBe(true);
       expect((await fetch(`${exporter.url}/readyz`)).status).toBe(200);
 
