@@ -221,6 +221,7 @@ export class LeanSubscriber implements Subscriber {
     this.pendingHeartbeatRef = null;
     this.heartbeatTimer = setInterval(heartbeatDue, this.heartbeatIntervalMs, this);
     for (const channel of this.channels) {
+      channel.rejoinTries = 0;
       if (channel.state === 'joining' && !channel.joinSent) {
         this.sendJoin(channel);
       } else if (channel.state === 'errored') {
@@ -320,7 +321,8 @@ export class LeanSubscriber implements Subscriber {
     const socket = this.socket;
     if (!socket || this.stopped) return;
     if (this.pendingHeartbeatRef !== null) {
-      this.failure = 'socket closed: 1000 (heartbeat timeout)';
+      // The same text realtime-js reports, so both kinds label the failure alike.
+      this.failure = 'heartbeat timeout';
       this.handleClose(socket, 1000, 'heartbeat timeout');
       socket.close(1000, 'heartbeat timeout');
       return;

@@ -21,7 +21,7 @@ import {
   waitFor,
   type InsertedAssignment,
   type Recorder,
-} from './clients-recorder.js';
+} from './clients-fixtures.js';
 
 const target = withTarget();
 const running: Subscriber[] = [];

@@ -20,7 +20,7 @@ import {
   subscribedOn,
   subscriberConfig,
   waitFor,
-} from './clients-recorder.js';
+} from './clients-fixtures.js';
 
 const target = withTarget();
 const opened: Publisher[] = [];

@@ -18,7 +18,7 @@ import {
   subscriberConfig,
   waitFor,
   type Recorder,
-} from './clients-recorder.js';
+} from './clients-fixtures.js';
 
 const target = withTarget();
 let running: Subscriber[] = [];
