@@ -5,7 +5,20 @@
  */
 import type { Clock } from '../../shared/index.js';
 
-export type OutboundFrame = string | Buffer;
+/**
+ * Bytes encoded once and written to many sockets (ws would otherwise convert a string per send).
+ * `binary` picks the websocket opcode: kind-4 broadcasts are binary, everything else is text.
+ */
+export interface SharedFrame {
+  bytes: Buffer;
+  binary: boolean;
+}
+
+export type OutboundFrame = string | SharedFrame;
+
+export function sharedText(text: string): SharedFrame {
+  return { bytes: Buffer.from(text, 'utf8'), binary: false };
+}
 
 interface Pending {
   dueAt: number;

@@ -6,12 +6,12 @@
  * accepts both; the stock Phoenix client only understands the JSON form.
  */
 import { encodeMessage, encodeUserBroadcast, type BroadcastBody } from './frame-codec.js';
-import type { OutboundFrame } from './ordered-sender.js';
+import { sharedText, type SharedFrame } from './ordered-sender.js';
 import type { SerializerVersion } from './frame-codec.js';
 
 export class OutgoingBroadcast {
-  private v1: string | null | undefined;
-  private v2: OutboundFrame | undefined;
+  private v1: SharedFrame | null | undefined;
+  private v2: SharedFrame | undefined;
 
   constructor(
     readonly topic: string,
@@ -29,33 +29,37 @@ export class OutgoingBroadcast {
   }
 
   /** The frame for a socket of this vsn, or null when it cannot be expressed (raw bytes to vsn 1). */
-  frameFor(vsn: SerializerVersion): OutboundFrame | null {
+  frameFor(vsn: SerializerVersion): SharedFrame | null {
     if (vsn === '1.0.0') {
       if (this.v1 === undefined) {
         this.v1 =
           'binary' in this.body
             ? null
-            : encodeMessage('1.0.0', {
-                joinRef: null,
-                ref: null,
-                topic: this.topic,
-                event: 'broadcast',
-                payload: this.envelope(),
-              });
+            : sharedText(
+                encodeMessage('1.0.0', {
+                  joinRef: null,
+                  ref: null,
+                  topic: this.topic,
+                  event: 'broadcast',
+                  payload: this.envelope(),
+                }),
+              );
       }
       return this.v1;
     }
     if (this.v2 === undefined) {
       this.v2 =
         this.arrivedAsBinary || 'binary' in this.body
-          ? encodeUserBroadcast(this.topic, this.userEvent, this.body, this.meta)
-          : encodeMessage('2.0.0', {
-              joinRef: null,
-              ref: null,
-              topic: this.topic,
-              event: 'broadcast',
-              payload: this.envelope(),
-            });
+          ? { bytes: encodeUserBroadcast(this.topic, this.userEvent, this.body, this.meta), binary: true }
+          : sharedText(
+              encodeMessage('2.0.0', {
+                joinRef: null,
+                ref: null,
+                topic: this.topic,
+                event: 'broadcast',
+                payload: this.envelope(),
+              }),
+            );
     }
     return this.v2;
   }

@@ -9,7 +9,8 @@ import type { FastifyInstance } from 'fastify';
 import WebSocket, { WebSocketServer } from 'ws';
 import type { ChangeFeed, JwtClaims, RealtimeGateway, TargetContext } from '../components.js';
 import type { FaultSettings } from '../faults/index.js';
-import { SERIALIZER_VERSIONS, type SerializerVersion } from './frame-codec.js';
+import { encodeMessage, SERIALIZER_VERSIONS, type SerializerVersion } from './frame-codec.js';
+import { sharedText, type SharedFrame } from './ordered-sender.js';
 import { OutgoingBroadcast } from './outgoing-broadcast.js';
 import { PresenceRegistry, type PresenceDiff } from './presence-registry.js';
 import { RateWindow } from './rate-window.js';
@@ -281,21 +282,20 @@ class Gateway implements RealtimeGateway, GatewayServices {
   fanOutPresenceDiff(source: Channel, diff: PresenceDiff): void {
     const members = this.topics.get(source.topicKey);
     if (!members) return;
-    const cache = new Map<SerializerVersion, string>();
+    const cache = new Map<SerializerVersion, SharedFrame>();
     for (const channel of members) {
       if (!channel.presenceEnabled || !channel.session.isOpen) continue;
       let frame = cache.get(channel.session.vsn);
       if (frame === undefined) {
-        frame =
-          channel.session.vsn === '2.0.0'
-            ? JSON.stringify([null, null, source.topic, 'presence_diff', diff])
-            : JSON.stringify({
-                topic: source.topic,
-                event: 'presence_diff',
-                payload: diff,
-                ref: null,
-                join_ref: null,
-              });
+        frame = sharedText(
+          encodeMessage(channel.session.vsn, {
+            joinRef: null,
+            ref: null,
+            topic: source.topic,
+            event: 'presence_diff',
+            payload: diff,
+          }),
+        );
         cache.set(channel.session.vsn, frame);
       }
       channel.session.write(frame, 'presence');

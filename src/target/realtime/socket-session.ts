@@ -126,7 +126,8 @@ export class SocketSession {
   /** Write now; counted as a delivery when the path is given. */
   write(frame: OutboundFrame, path?: TargetPath): void {
     if (!this.isOpen) return;
-    this.socket.send(frame);
+    if (typeof frame === 'string') this.socket.send(frame);
+    else this.socket.send(frame.bytes, { binary: frame.binary });
     if (path) this.services.ctx.metrics.deliveries.inc({ path });
   }
 
@@ -388,6 +389,7 @@ export class SocketSession {
       settle();
       this.system(channel, 'system', 'error', 'Replication connection was not established in time');
     }, settings.readyTimeoutMs);
+    readyTimer.unref();
     try {
       channel.feedHandle = feed.subscribe({
         bindings: channel.config.bindings,
