@@ -10,3 +10,4 @@ export * from './event-publisher.js';
 export * from './polling-watcher.js';
 export * from './probe-runner.js';
 export * from './resolved-environment.js';
+export * from './scheduler.js';

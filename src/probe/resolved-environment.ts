@@ -235,3 +235,47 @@ function subjectOf(token: string): string | undefined {
     return undefined;
   }
 }
+
+/**
+ * A remote environment answers and accepts its anon key: GET <url>/auth/v1/health with the key.
+ * Network failure or 5xx → TARGET_UNREACHABLE (retry later); 401/403 → the key is wrong.
+ */
+export async function checkReachable(env: ResolvedEnvironment, timeoutMs = 5000): Promise<void> {
+  const url = `${env.supabaseUrl}/auth/v1/health`;
+  let status: number;
+  try {
+    const response = await fetch(url, {
+      headers: { apikey: env.anonKey.reveal() },
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    status = response.status;
+    await response.body?.cancel().catch(() => {});
+  } catch (error) {
+    throw new CanaryError(
+      'TARGET_UNREACHABLE',
+      `environment "${env.name}": cannot reach ${env.supabaseUrl}: ${(error as Error).message}`,
+      {
+        hint: 'check remote.supabaseUrl and the network (DNS, proxy, firewall); the canary retries on its own',
+        cause: error,
+      },
+    );
+  }
+  if (status === 401 || status === 403) {
+    throw new CanaryError(
+      'TARGET_UNREACHABLE',
+      `environment "${env.name}": ${env.supabaseUrl} rejected the anon key (HTTP ${status})`,
+      {
+        hint: `check that ${env.config.remote?.anonKeyEnv ?? 'the anon key variable'} holds this project's anon key`,
+      },
+    );
+  }
+  if (status >= 500) {
+    throw new CanaryError(
+      'TARGET_UNREACHABLE',
+      `environment "${env.name}": ${env.supabaseUrl} answered HTTP ${status}`,
+      {
+        hint: 'the project may be paused or down; the canary retries on its own',
+      },
+    );
+  }
+}

