@@ -3,6 +3,7 @@
  * keys, metrics, faults, change feed, gateway, HTTP — and returns a handle that knows every URL,
  * key and secret, can create mechanics, and stops everything (idempotently) in reverse order.
  */
+import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import { CanaryError, isCanaryError, silentLogger, systemClock, type Logger } from '../shared/index.js';
@@ -15,9 +16,18 @@ import {
   type RealtimeGateway,
   type TargetContext,
 } from './components.js';
-import { applyMigrations, startEmbeddedDatabase, type EmbeddedDatabaseHandle } from './database/index.js';
-import * as faultArea from './faults/index.js';
-import { createFaultController, type FaultSettings, type FaultSettingsInput } from './faults/index.js';
+import {
+  applyMigrations,
+  isPortTaken,
+  startEmbeddedDatabase,
+  type EmbeddedDatabaseHandle,
+} from './database/index.js';
+import {
+  createFaultController,
+  createSqlFaultApplier,
+  registerFaultRoutes,
+  type FaultSettingsInput,
+} from './faults/index.js';
 import { createHttpServer, listen } from './http-server.js';
 import { createKeyRing, type LocalKeyRing } from './keys.js';
 import { createChangeFeed } from './replication/index.js';
@@ -92,31 +102,6 @@ export interface LocalTarget {
   stop(): Promise<void>;
 }
 
-type SqlFaultApplier = (next: FaultSettings, previous: FaultSettings) => Promise<void>;
-type FaultRouteRegistrar = (
-  app: FastifyInstance,
-  ctx: TargetContext,
-  adminToken: string,
-) => Promise<void> | void;
-
-/** Optional parts of the fault area, used when that area exports them. */
-function optionalFaultExports(): {
-  createSqlFaultApplier?: (db: EmbeddedDatabaseHandle) => SqlFaultApplier;
-  registerFaultRoutes?: FaultRouteRegistrar;
-} {
-  const area = faultArea as Record<string, unknown>;
-  return {
-    createSqlFaultApplier:
-      typeof area.createSqlFaultApplier === 'function'
-        ? (area.createSqlFaultApplier as (db: EmbeddedDatabaseHandle) => SqlFaultApplier)
-        : undefined,
-    registerFaultRoutes:
-      typeof area.registerFaultRoutes === 'function'
-        ? (area.registerFaultRoutes as FaultRouteRegistrar)
-        : undefined,
-  };
-}
-
 /** The seed's broadcastSessionAssignment: POST the Realtime REST broadcast with the service key. */
 export function restBroadcaster(
   url: string,
@@ -147,14 +132,26 @@ export async function startTarget(options: TargetOptions = {}): Promise<LocalTar
   const logger = options.logger ?? silentLogger;
   const host = options.host ?? '127.0.0.1';
   const broadcastChannel = options.broadcastChannel ?? DEFAULT_BROADCAST_CHANNEL;
-  const adminToken =
-    options.adminToken ?? (await import('node:crypto')).randomBytes(24).toString('base64url');
+  const adminToken = options.adminToken ?? randomBytes(24).toString('base64url');
   const cleanups: (() => Promise<void>)[] = [];
   const unwind = async (): Promise<void> => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
   };
 
+  const port = options.port ?? 0;
+  // Fail before Postgres starts when the HTTP port is obviously taken (listen() checks again).
+  if (port !== 0 && (await isPortTaken(port, host))) {
+    throw new CanaryError('PORT_IN_USE', `port ${port} on ${host} is already in use`, {
+      hint: 'pass another --port (or --port 0 for any free port), or stop what is listening there',
+    });
+  }
+
+  const startedAt = performance.now();
+  const phase = (name: string): void =>
+    logger.debug('target part ready', { part: name, elapsedMs: Math.round(performance.now() - startedAt) });
   try {
+    // Keys first: a bad configured secret fails before Postgres is started.
+    const keys = await createKeyRing({ secret: options.jwtSecret });
     const db = await startEmbeddedDatabase({
       port: options.dbPort,
       dataDir: options.dataDir,
@@ -162,17 +159,16 @@ export async function startTarget(options: TargetOptions = {}): Promise<LocalTar
       logger: logger.child({ part: 'postgres' }),
     });
     cleanups.push(() => db.stop());
+    phase('postgres');
     const applied = await applyMigrations(db.adminPool);
-    logger.debug('migrations applied', { applied });
+    phase(`migrations (${applied.length} applied)`);
 
-    const keys = await createKeyRing({ secret: options.jwtSecret });
     const metrics = createTargetMetrics();
-    const { createSqlFaultApplier, registerFaultRoutes } = optionalFaultExports();
     const faults = createFaultController({
       metrics,
       initial: options.faults,
       seed: options.faultSeed,
-      applySql: createSqlFaultApplier?.(db),
+      applySql: createSqlFaultApplier(db),
     });
     const context: TargetContext = {
       db,
@@ -188,6 +184,7 @@ export async function startTarget(options: TargetOptions = {}): Promise<LocalTar
     const feed = createChangeFeed(context);
     await feed.start();
     cleanups.push(() => feed.stop());
+    phase('change feed');
     const gateway = createRealtimeGateway(context, feed);
     cleanups.push(() => gateway.close());
 
@@ -205,17 +202,14 @@ export async function startTarget(options: TargetOptions = {}): Promise<LocalTar
         },
         (app) =>
           createAppRoutes(app, context, { broadcast: (event, payload) => announcer.current(event, payload) }),
-        async (app) => {
-          // The fault admin API lives in the faults area; mounted as soon as it is exported there.
-          if (registerFaultRoutes) await registerFaultRoutes(app, context, adminToken);
-          else logger.debug('fault admin routes not available in this build');
-        },
+        (app) => registerFaultRoutes(app, context, adminToken),
       ],
     });
     cleanups.push(() => http.close());
-    const port = await listen(http, host, options.port ?? 0);
+    const boundPort = await listen(http, host, port);
     gateway.attach(http.server);
-    const url = `http://${host}:${port}`;
+    phase('http');
+    const url = `http://${host}:${boundPort}`;
     announcer.current = options.broadcaster
       ? options.broadcaster({ url, serviceRoleKey: keys.serviceRoleKey })
       : restBroadcaster(url, keys.serviceRoleKey, broadcastChannel, logger);
@@ -224,7 +218,7 @@ export async function startTarget(options: TargetOptions = {}): Promise<LocalTar
     const target: LocalTarget = {
       url,
       host,
-      port,
+      port: boundPort,
       anonKey: keys.anonKey,
       serviceRoleKey: keys.serviceRoleKey,
       jwtSecret: keys.secret,

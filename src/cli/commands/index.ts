@@ -6,10 +6,11 @@ import { register as generate } from './generate.js';
 import { register as load } from './load.js';
 import { register as run } from './run.js';
 import { register as slo } from './slo.js';
+import { register as target } from './target.js';
 
 type Register = (program: Command) => void;
 
-const commands: Register[] = [generate, load, slo, run];
+const commands: Register[] = [generate, target, run, load, slo];
 
 export function registerCommands(program: Command): void {
   for (const register of commands) register(program);

