@@ -10,7 +10,7 @@ import {
   type RealtimePath,
   type Subscriber,
 } from '../../src/realtime/index.js';
-import { withTarget } from '../helpers/target.js';
+import { createSupabaseClient, withTarget } from '../helpers/target.js';
 import {
   broadcastPayload,
   createRecorder,
@@ -138,5 +138,40 @@ describe('supabase-js and lean subscribers on the local target', () => {
     const last = published.at(-1);
     expect(find(lean, 'postgres_changes', last?.eventId ?? '')?.keys.assignmentId).toBe(last?.assignmentId);
     expect(find(lean, 'broadcast', last?.eventId ?? '')?.keys.assignmentId).toBe(last?.assignmentId);
+  });
+  it('decode a broadcast another client sent over its websocket (a kind-4 binary frame for vsn 2.0.0)', async () => {
+    const { sjs, lean } = await startBoth();
+    const { url, serviceRoleKey, broadcastChannel } = target.current;
+    const sender = createSupabaseClient(url, serviceRoleKey);
+    try {
+      const channel = sender.channel(broadcastChannel);
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('the sender did not join within 10 s')), 10_000);
+        channel.subscribe((status) => {
+          if (status !== 'SUBSCRIBED') return;
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      const eventId = 'evt-over-the-socket';
+      const sent = await channel.send({
+        type: 'broadcast',
+        event: 'new_assignment',
+        payload: { assignmentId: 'assignment-over-the-socket', metadata: { canary_event_id: eventId } },
+      });
+      expect(sent).toBe('ok');
+      await waitFor('the socket broadcast at both kinds', () =>
+        [sjs, lean].every((recorder) => find(recorder, 'broadcast', eventId)),
+      );
+      for (const recorder of [sjs, lean]) {
+        expect(find(recorder, 'broadcast', eventId)?.keys).toEqual({
+          eventId,
+          assignmentId: 'assignment-over-the-socket',
+        });
+      }
+    } finally {
+      await sender.removeAllChannels();
+      await sender.realtime.disconnect();
+    }
   });
 });
