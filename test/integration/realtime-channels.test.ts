@@ -205,6 +205,18 @@ describe('Realtime channels against the real clients', () => {
     ]);
   });
 
+  it('the x-api-key header a gateway sets is preferred over the apikey query parameter', async () => {
+    const socket = await openRawSocket(wsUrl(target.current.url, { apikey: 'not-a-jwt', vsn: '2.0.0' }), {
+      'x-api-key': target.current.anonKey,
+    });
+    rawSockets.push(socket);
+    socket.send([null, '1', 'phoenix', 'heartbeat', {}]);
+    await socket.next(
+      (f) => Array.isArray(f) && f[1] === '1',
+      'heartbeat reply over the header-authorised socket',
+    );
+  });
+
   it('a second join of the same topic closes the old channel with its own join ref first', async () => {
     const raw = await rawJoin('realtime:rejoin');
     raw.send(['5', '5', 'realtime:rejoin', 'phx_join', { config: {} }]);

@@ -62,9 +62,9 @@ export interface RawSocket {
 }
 
 /** Open a websocket without any Phoenix client; resolves once open or rejects with the HTTP refusal. */
-export function openRawSocket(url: string): Promise<RawSocket> {
+export function openRawSocket(url: string, headers: Record<string, string> = {}): Promise<RawSocket> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
+    const ws = new WebSocket(url, { headers });
     const received: unknown[] = [];
     let onClose: (value: { code: number; reason: string }) => void = () => {};
     const closed = new Promise<{ code: number; reason: string }>((resolveClose) => (onClose = resolveClose));
