@@ -8,6 +8,13 @@ export * from './components.js';
 export * from './start-target.js';
 export * from './keys.js';
 export { createTargetMetrics, TARGET_PATHS, type TargetMetrics, type TargetPath } from './target-metrics.js';
-export { REALTIME_SELECT_POLICY, REALTIME_PUBLICATION, findFreePort, isPortTaken } from './database/index.js';
+export {
+  REALTIME_SELECT_POLICY,
+  REALTIME_PUBLICATION,
+  applyMigrations,
+  findFreePort,
+  isPortTaken,
+  runAsRole,
+} from './database/index.js';
 export type { EmbeddedDatabaseHandle } from './database/index.js';
 export * from './faults/index.js';

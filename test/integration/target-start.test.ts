@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { startTarget } from '../../src/target/index.js';
+import { applyMigrations, startTarget } from '../../src/target/index.js';
 import { withTarget } from '../helpers/target.js';
 
 describe('startTarget', () => {
@@ -73,5 +73,80 @@ describe('stopping a target', () => {
     await Promise.all([target.stop(), target.stop()]);
     expect(fs.existsSync(dir)).toBe(false);
     expect(() => process.kill(pid as number, 0)).toThrow();
+  });
+});
+
+describe('the migrated schema', () => {
+  const target = withTarget();
+
+  it('has the four production policies on session_assignments, and RLS enabled', async () => {
+    const { rows } = await target.current.db.adminPool.query<{ policyname: string; cmd: string }>(
+      `select policyname, cmd from pg_policies where schemaname = 'public' and tablename = 'session_assignments' order by policyname`,
+    );
+    expect(rows).toEqual([
+      { policyname: 'Admins can view all assignments', cmd: 'SELECT' },
+      { policyname: 'Mechanics can update their assignments', cmd: 'UPDATE' },
+      { policyname: 'Mechanics can view assignments for realtime', cmd: 'SELECT' },
+      { policyname: 'System can insert assignments', cmd: 'INSERT' },
+    ]);
+    const rls = await target.current.db.adminPool.query<{ relrowsecurity: boolean }>(
+      `select relrowsecurity from pg_class where oid = 'public.session_assignments'::regclass`,
+    );
+    expect(rls.rows[0]?.relrowsecurity).toBe(true);
+  });
+
+  it('reads the caller from request.jwt.claims in auth.uid(), auth.role() and auth.jwt()', async () => {
+    const client = await target.current.db.adminPool.connect();
+    try {
+      await client.query('begin');
+      await client.query(`select set_config('request.jwt.claims', $1, true)`, [
+        JSON.stringify({
+          sub: '7f6c3a52-4c55-4bb6-9f7e-0d3f1e0b4a11',
+          role: 'authenticated',
+          email: 'a@b.c',
+        }),
+      ]);
+      const { rows } = await client.query(
+        `select auth.uid()::text as uid, auth.role() as role, auth.jwt() ->> 'email' as email`,
+      );
+      expect(rows[0]).toEqual({
+        uid: '7f6c3a52-4c55-4bb6-9f7e-0d3f1e0b4a11',
+        role: 'authenticated',
+        email: 'a@b.c',
+      });
+    } finally {
+      await client.query('rollback');
+      client.release();
+    }
+  });
+
+  it('keeps the updated_at trigger and the status check of the seed', async () => {
+    const pool = target.current.db.adminPool;
+    const session = await pool.query<{ id: string }>(
+      `insert into public.sessions default values returning id`,
+    );
+    const inserted = await pool.query<{ id: string; updated_at: Date }>(
+      `insert into public.session_assignments (session_id) values ($1) returning id, updated_at`,
+      [session.rows[0]?.id],
+    );
+    const row = inserted.rows[0];
+    const updated = await pool.query<{ updated_at: Date }>(
+      `update public.session_assignments set status = 'offered' where id = $1 returning updated_at`,
+      [row?.id],
+    );
+    expect(updated.rows[0]?.updated_at.getTime()).toBeGreaterThanOrEqual(
+      row?.updated_at.getTime() ?? Infinity,
+    );
+    await expect(
+      pool.query(`update public.session_assignments set status = 'lost' where id = $1`, [row?.id]),
+    ).rejects.toMatchObject({ code: '23514' });
+  });
+
+  it('lets service_role bypass RLS and applies nothing twice when migrations run again', async () => {
+    const { rows } = await target.current.db.adminPool.query<{ rolbypassrls: boolean }>(
+      `select rolbypassrls from pg_roles where rolname = 'service_role'`,
+    );
+    expect(rows[0]?.rolbypassrls).toBe(true);
+    expect(await applyMigrations(target.current.db.adminPool)).toEqual([]);
   });
 });
