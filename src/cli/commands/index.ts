@@ -2,6 +2,7 @@
  * The catalogue of subcommands. Adding a command = one file in this folder + one line here.
  */
 import type { Command } from 'commander';
+import { register as audit } from './audit.js';
 import { register as generate } from './generate.js';
 import { register as load } from './load.js';
 import { register as run } from './run.js';
@@ -10,7 +11,7 @@ import { register as target } from './target.js';
 
 type Register = (program: Command) => void;
 
-const commands: Register[] = [generate, target, run, load, slo];
+const commands: Register[] = [generate, target, run, load, slo, audit];
 
 export function registerCommands(program: Command): void {
   for (const register of commands) register(program);
