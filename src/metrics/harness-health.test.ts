@@ -11,6 +11,16 @@ function blockEventLoop(ms: number): void {
   }
 }
 
+/** Spins until the process used `cpuMs` of CPU time (or 5 s of wall time passed). */
+function burnCpu(cpuMs: number): void {
+  const start = process.cpuUsage();
+  const giveUpAt = performance.now() + 5_000;
+  while (performance.now() < giveUpAt) {
+    const used = process.cpuUsage(start);
+    if ((used.user + used.system) / 1000 >= cpuMs) return;
+  }
+}
+
 async function gaugeValue(registry: Registry, name: string): Promise<number | undefined> {
   const metric = await registry.getSingleMetric(name)?.get();
   return metric?.values[0]?.value;
@@ -61,26 +71,34 @@ describe('harness health', () => {
 
   it('flags the harness as overloaded when CPU use crosses the threshold', async () => {
     const { metrics } = createMetrics({ registry: new Registry() });
+    // The machine is shared, so a busy loop may get only part of a core: the threshold is low and
+    // the loop burns a fixed amount of CPU time rather than of wall time.
     health = createHarnessHealth({
       metrics,
-      thresholds: { eventLoopLagP99Ms: 100_000, cpuRatio: 0.5 },
+      thresholds: { eventLoopLagP99Ms: 100_000, cpuRatio: 0.05 },
       intervalMs: 60_000,
     });
     health.start();
-    blockEventLoop(250);
+    burnCpu(200);
     const snapshot = health.sample();
 
-    expect(snapshot.cpuRatio).toBeGreaterThan(0.5);
+    expect(snapshot.cpuRatio).toBeGreaterThan(0.05);
     expect(snapshot.overloaded).toBe(true);
   });
 
   it('recovers once a calm window follows a saturated one', async () => {
     const { metrics } = createMetrics({ registry: new Registry() });
-    health = createHarnessHealth({ metrics, thresholds: { eventLoopLagP99Ms: 1000, cpuRatio: 0.5 } });
+    health = createHarnessHealth({
+      metrics,
+      thresholds: { eventLoopLagP99Ms: 150, cpuRatio: 100 },
+      intervalMs: 60_000,
+    });
     health.start();
-    blockEventLoop(200);
+    await sleep(20);
+    blockEventLoop(400);
+    await sleep(30);
     expect(health.sample().overloaded).toBe(true);
-    await sleep(200);
+    await sleep(300);
     expect(health.sample().overloaded).toBe(false);
   });
 
