@@ -18,6 +18,7 @@ import { mapErrorReason } from './error-reason.js';
 import {
   broadcastKeysOf,
   changeKeysOf,
+  echoedBindingId,
   encodeFrame,
   fanoutPayloadStart,
   parseBinaryBroadcast,
@@ -86,10 +87,6 @@ const scratch: ExtractedKeys = { eventId: undefined, assignmentId: undefined, co
 
 function pick(delays: readonly number[], attempt: number): number {
   return delays[Math.min(attempt, delays.length - 1)] ?? 10_000;
-}
-
-function sameFilterValue(server: unknown, client: unknown): boolean {
-  return (server ?? undefined) === (client ?? undefined);
 }
 
 export class LeanSubscriber implements Subscriber {
@@ -402,25 +399,17 @@ export class LeanSubscriber implements Subscriber {
       return;
     }
     if (channel.path === 'postgres_changes') {
-      const echoed = (reply.response as { postgres_changes?: unknown } | undefined)?.postgres_changes;
-      if (echoed !== undefined) {
-        const first = Array.isArray(echoed) ? (echoed[0] as Record<string, unknown> | undefined) : undefined;
-        const matches =
-          first !== undefined &&
-          first.event === 'INSERT' &&
-          sameFilterValue(first.schema, this.config.schema) &&
-          sameFilterValue(first.table, this.config.table) &&
-          sameFilterValue(first.filter, undefined);
-        if (!matches) {
-          // realtime-js unsubscribes (CLOSED) and reports the mismatch; it does not rejoin.
-          this.sendLeave(channel);
-          channel.state = 'closed';
-          this.report(channel, 'CLOSED');
-          this.report(channel, 'CHANNEL_ERROR', BINDING_MISMATCH);
-          return;
-        }
-        channel.bindingId = Number(first.id) || 0;
+      const response = reply.response as { postgres_changes?: unknown } | undefined;
+      const bindingId = echoedBindingId(response?.postgres_changes, this.config.schema, this.config.table);
+      if (bindingId === null) {
+        // realtime-js unsubscribes (CLOSED) and reports the mismatch; it does not rejoin.
+        this.sendLeave(channel);
+        channel.state = 'closed';
+        this.report(channel, 'CLOSED');
+        this.report(channel, 'CHANNEL_ERROR', BINDING_MISMATCH);
+        return;
       }
+      channel.bindingId = bindingId;
     }
     channel.state = 'joined';
     channel.rejoinTries = 0;

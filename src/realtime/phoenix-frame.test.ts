@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   broadcastKeysOf,
   changeKeysOf,
+  echoedBindingId,
   encodeFrame,
   fanoutPayloadStart,
   parseBinaryBroadcast,
@@ -215,5 +216,38 @@ describe('phoenix frames', () => {
       changeKeysOf((JSON.parse(frame) as unknown[])[4], parsed);
       expect(scanned).toEqual(parsed);
     }
+  });
+
+  it.each([
+    [
+      'an exact echo',
+      [{ id: 31812567, event: 'INSERT', schema: 'public', table: 'session_assignments' }],
+      31812567,
+    ],
+    [
+      'an echo with filter null',
+      [{ id: 5, event: 'INSERT', schema: 'public', table: 'session_assignments', filter: null }],
+      5,
+    ],
+    ['no postgres_changes key (SUBSCRIBED, but nothing can match)', undefined, 0],
+    [
+      'an id of 0 (never matches, as in realtime-js)',
+      [{ id: 0, event: 'INSERT', schema: 'public', table: 'session_assignments' }],
+      0,
+    ],
+    [
+      'a lower-case event',
+      [{ id: 5, event: 'insert', schema: 'public', table: 'session_assignments' }],
+      null,
+    ],
+    ['another table', [{ id: 5, event: 'INSERT', schema: 'public', table: 'sessions' }], null],
+    [
+      'an added filter',
+      [{ id: 5, event: 'INSERT', schema: 'public', table: 'session_assignments', filter: 'id=eq.1' }],
+      null,
+    ],
+    ['an empty list', [], null],
+  ])('checks the join reply binding echo: %s', (_name, echoed, expected) => {
+    expect(echoedBindingId(echoed, 'public', 'session_assignments')).toBe(expected);
   });
 });

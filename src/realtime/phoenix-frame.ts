@@ -167,6 +167,29 @@ export function scanIdsInclude(text: string, from: number, id: number): boolean 
   return false;
 }
 
+function sameFilterValue(server: unknown, client: unknown): boolean {
+  return (server ?? undefined) === (client ?? undefined);
+}
+
+/**
+ * realtime-js's check of a join reply's `postgres_changes` echo, for our single INSERT binding
+ * (no filter): the server's id for it; 0 when the reply has no list at all (realtime-js still
+ * says SUBSCRIBED, but no change can ever match); null when the echo does not match (event
+ * compared case-sensitively, schema/table/filter with null ≡ absent).
+ */
+export function echoedBindingId(echoed: unknown, schema: string, table: string): number | null {
+  if (echoed === undefined) return 0;
+  const first: unknown = Array.isArray(echoed) ? echoed[0] : undefined;
+  if (first === null || typeof first !== 'object') return null;
+  const binding = first as Record<string, unknown>;
+  const matches =
+    binding.event === 'INSERT' &&
+    sameFilterValue(binding.schema, schema) &&
+    sameFilterValue(binding.table, table) &&
+    sameFilterValue(binding.filter, undefined);
+  return matches ? Number(binding.id) || 0 : null;
+}
+
 function stringOrUndefined(value: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
