@@ -192,7 +192,10 @@ class Gateway implements RealtimeGateway, GatewayServices {
       await this.refuse(socket, 401, failure.text, failure.reason);
       return;
     }
-    if (this.closing || socket.destroyed) return;
+    if (this.closing || socket.destroyed) {
+      socket.destroy();
+      return;
+    }
 
     const cap = this.connectionCap();
     if (this.sessions.size + this.reservedSlots >= cap) {
