@@ -3,7 +3,7 @@
  * catalogue (metric names are never typed here) and a scope of template variables. Rows compose
  * them; the comparison dashboard calls the same factories once per environment.
  */
-import { OBJECTIVE_RECORD_NAME, sliErrorRecordName } from '../alerts/index.js';
+import { sliErrorRecordName } from '../alerts/index.js';
 import { errorRatioQuery, type Slo } from '../slo/index.js';
 import type { MetricCatalog } from './metric-catalog.js';
 import type { PanelSpec } from './panel-spec.js';
@@ -333,22 +333,5 @@ export function burnRatePanel(slo: Slo, scope: Scope, options: PanelOptions = {}
       legend: `${window} {{path}}`,
       expect: 'data' as const,
     })),
-  };
-}
-
-/** The objective each SLO is judged against, from the recording rules. */
-export function objectivePanel(slos: readonly Slo[]): PanelSpec {
-  return {
-    title: 'SLO objectives',
-    description: 'The objective of every recorded SLO, as loaded into Prometheus from slos/*.yaml.',
-    visualisation: 'stat',
-    unit: 'percentunit',
-    queries: [
-      {
-        expr: `max by (slo) (${OBJECTIVE_RECORD_NAME}{slo=~"${slos.map((slo) => slo.name).join('|')}"})`,
-        legend: '{{slo}}',
-        expect: 'data',
-      },
-    ],
   };
 }

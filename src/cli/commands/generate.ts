@@ -8,9 +8,11 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { renderAlertRules, type GeneratedFile } from '../../alerts/index.js';
 import type * as DashboardsArea from '../../dashboards/index.js';
-import { catalog, type MetricKey, type MetricSpec } from '../../metrics/index.js';
+import { catalog, renderMetricsDoc, type MetricKey, type MetricSpec } from '../../metrics/index.js';
 import { loadSloFile, type Slo } from '../../slo/index.js';
 import { CanaryError, ExitCode } from '../../shared/index.js';
+
+const METRICS_DOC_PATH = 'docs/metrics.md';
 
 /** Folders whose files are all generated: anything there that is not regenerated is stale. */
 const GENERATED_DIRS = [
@@ -50,13 +52,6 @@ async function loadDashboards(): Promise<typeof DashboardsArea> {
   }
 }
 
-/** docs/metrics.md comes from the metrics area's renderer when that area provides one. */
-async function loadMetricsDocRenderer(): Promise<(() => string) | undefined> {
-  const metrics: Record<string, unknown> = await import('../../metrics/index.js');
-  const render = metrics.renderMetricsDoc;
-  return typeof render === 'function' ? () => String(render()) : undefined;
-}
-
 /** Every generated file with its content, in a stable order. */
 export async function generatedFiles(input: GenerateInput): Promise<GeneratedFile[]> {
   const metrics = input.catalog ?? catalog;
@@ -67,8 +62,7 @@ export async function generatedFiles(input: GenerateInput): Promise<GeneratedFil
     ...renderAlertRules({ catalog: metrics, slos, ...runbook }),
     ...dashboards.renderDashboards({ catalog: metrics, slos }),
   ];
-  const renderMetricsDoc = await loadMetricsDocRenderer();
-  if (renderMetricsDoc) files.push({ path: 'docs/metrics.md', content: renderMetricsDoc() });
+  files.push({ path: METRICS_DOC_PATH, content: renderMetricsDoc(Object.values(metrics)) });
   return files;
 }
 
