@@ -25,10 +25,9 @@ COPY --chown=node:node environments ./environments
 COPY --chown=node:node probes ./probes
 COPY --chown=node:node scenarios ./scenarios
 COPY --chown=node:node slos ./slos
-COPY --chown=node:node docker ./docker
 USER node
 EXPOSE 9464
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:9464/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 ENTRYPOINT ["node", "dist/cli/main.js"]
-CMD ["run", "--config", "docker/canary.yaml"]
+CMD ["run", "--host", "0.0.0.0"]
