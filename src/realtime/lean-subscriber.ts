@@ -302,9 +302,25 @@ export class LeanSubscriber implements Subscriber {
       channel.state = 'errored';
       this.report(channel, 'CHANNEL_ERROR', message);
     }
+    if (!this.channels.some((channel) => channel.state !== 'closed')) return; // nothing left to rejoin
     const delay = pick(this.reconnectDelaysMs, this.reconnectTries);
     this.reconnectTries += 1;
     this.reconnectTimer = setTimeout(reconnectDue, delay, this);
+  }
+
+  /**
+   * Every channel is CLOSED for good (server phx_close, binding mismatch): drop the socket now.
+   * realtime-js keeps an empty socket for 50 s; at thousands of subscribers that is memory for nothing.
+   */
+  private retireIfIdle(): void {
+    if (this.channels.some((channel) => channel.state !== 'closed')) return;
+    const socket = this.socket;
+    if (!socket) return;
+    this.socket = null;
+    socket.canaryOwner = undefined;
+    clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = undefined;
+    socket.close(1000, 'no channels left');
   }
 
   /** @internal */
@@ -407,6 +423,7 @@ export class LeanSubscriber implements Subscriber {
         channel.state = 'closed';
         this.report(channel, 'CLOSED');
         this.report(channel, 'CHANNEL_ERROR', BINDING_MISMATCH);
+        this.retireIfIdle();
         return;
       }
       channel.bindingId = bindingId;
@@ -517,6 +534,7 @@ export class LeanSubscriber implements Subscriber {
         clearTimeout(channel.rejoinTimer);
         channel.state = 'closed';
         this.report(channel, 'CLOSED');
+        this.retireIfIdle();
         return;
       case 'postgres_changes':
         this.parsedChange(channel, message.payload, receivedAt);
