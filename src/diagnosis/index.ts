@@ -8,3 +8,4 @@ export * from './audit/index.js';
 export * from './diff/env-evidence.js';
 export * from './diff/rank-causes.js';
 export * from './diff/render-diff.js';
+export * from './diff/run-diff.js';

@@ -179,6 +179,16 @@ export function arrivalOrder(outcomes: readonly OutcomeSample[]): ArrivalOrder |
   };
 }
 
+/** The readiness gap is per path; report the path whose changes start flowing last. */
+async function worstReadinessGap(source: SliSource, env: string): Promise<LatencyStats> {
+  const perPath = await Promise.all(
+    (['postgres_changes', 'broadcast'] as const).map((path) =>
+      histogramStats(source, catalog.readinessGap.name, { env, path }),
+    ),
+  );
+  return perPath.reduce((worst, stats) => ((stats.p50 ?? -1) > (worst.p50 ?? -1) ? stats : worst));
+}
+
 export async function collectEvidence(
   source: SliSource,
   env: string,
@@ -231,7 +241,7 @@ export async function collectEvidence(
       errorsByReason: await byLabel(source, catalog.subscriptionErrors.name, envOnly, 'reason'),
       reconnects: await total(source, catalog.reconnects.name, envOnly),
       timeToSubscribedMs: await histogramStats(source, catalog.timeToSubscribed.name, envOnly),
-      readinessGapMs: await histogramStats(source, catalog.readinessGap.name, envOnly),
+      readinessGapMs: await worstReadinessGap(source, env),
       zombies: Math.max(0, ...zombies.map((value) => value.value)),
     },
     polling: {

@@ -132,3 +132,28 @@ describe('rankCauses', () => {
     );
   });
 });
+
+describe('rankCauses on postgres_changes loss', () => {
+  it('blames the postgres_changes path when it loses events outside reconnect gaps while broadcast is whole', () => {
+    const prod = env('prod', {
+      paths: {
+        postgres_changes: path('postgres_changes', around(20, 140), 60),
+        broadcast: path('broadcast', around(15)),
+      },
+    });
+    expect(rankCauses(env('dev'), prod).causes[0]?.id).toBe('postgres_changes_path');
+  });
+
+  it('does not blame the path for drops that happened inside reconnect gaps', () => {
+    const prod = env('prod', {
+      paths: {
+        postgres_changes: path('postgres_changes', around(20, 160), 40, { gapMissed: 40 }),
+        broadcast: path('broadcast', around(15, 160), 40, { gapMissed: 40 }),
+      },
+      subscription: { ...env('x').subscription, reconnects: 6 },
+    });
+    const ids = rankCauses(env('dev'), prod).causes.map((cause) => cause.id);
+    expect(ids[0]).toBe('websocket_stability');
+    expect(ids).not.toContain('postgres_changes_path');
+  });
+});

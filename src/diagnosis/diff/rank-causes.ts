@@ -16,9 +16,9 @@ export const CAUSES = {
     title: 'Broadcast path: new_assignment late or missing while postgres_changes arrives',
     next: 'Check the app server logs for "Failed to broadcast new_assignment" and the broadcast timing; watch canary_delivery_outcomes_total{path="broadcast"}; rely on postgres_changes as the primary path.',
   },
-  replication_lag: {
-    title: 'Replication: postgres_changes late while broadcast is on time',
-    next: 'Run `canary audit --env <suspect>` (realtime.replication_slot: slot lag) and check Realtime status on the project.',
+  postgres_changes_path: {
+    title: 'postgres_changes late or lost while broadcast is on time (replication or the change stream)',
+    next: 'Run `canary audit --env <suspect>` (realtime.replication_slot lag, publication, RLS) and check the Realtime logs of the project for the replication connection.',
   },
   websocket_stability: {
     title: 'Websocket stability: drops clustered in reconnect gaps',
@@ -50,6 +50,8 @@ export interface NoiseBand {
   relativeLatency: number;
   /** A delivered-ratio difference must exceed max(minRatio, 3 binomial standard errors). */
   minRatio: number;
+  /** Polling latency and queue staleness move by up to one poll interval by chance. */
+  minPollingMs?: number;
 }
 
 export const DEFAULT_NOISE_BAND: NoiseBand = { minLatencyMs: 25, relativeLatency: 0.5, minRatio: 0.02 };
@@ -91,14 +93,15 @@ function ratioBand(band: NoiseBand, a: PathEvidence | undefined, b: PathEvidence
   return Math.max(band.minRatio, 3 * Math.sqrt(Math.max(p * (1 - p), 0.01) / n));
 }
 
-function due(path: PathEvidence | undefined): number {
-  return path ? path.delivered + path.late + path.dropped : 0;
+/** Delivered-ratio drop not explained by reconnect gaps (those are websocket stability). */
+function lossOutsideGaps(a: PathEvidence | undefined, b: PathEvidence | undefined): number | null {
+  if (!a || !b || due(a) === 0 || due(b) === 0) return null;
+  const lost = (p: PathEvidence) => Math.max(0, p.dropped - p.gapMissed) / due(p);
+  return lost(b) - lost(a);
 }
 
-/** How much worse the suspect's delivered ratio is (positive = worse). */
-function ratioDrop(a: PathEvidence | undefined, b: PathEvidence | undefined): number | null {
-  if (a?.deliveredRatio == null || b?.deliveredRatio == null) return null;
-  return a.deliveredRatio - b.deliveredRatio;
+function due(path: PathEvidence | undefined): number {
+  return path ? path.delivered + path.late + path.dropped : 0;
 }
 
 const ms = (value: number | null | undefined) => (value == null ? 'n/a' : `${Math.round(value)} ms`);
@@ -136,12 +139,16 @@ export function rankCauses(
   for (const path of [...REALTIME_PATHS, 'polling' as const]) {
     const delta = p50Delta(a[path], b[path]);
     if (delta === null) continue;
-    shift[path] = { delta, strength: delta / latencyBand(band, a[path]) };
+    const floor =
+      path === 'polling'
+        ? Math.max(band.minPollingMs ?? 0, latencyBand(band, a[path]))
+        : latencyBand(band, a[path]);
+    shift[path] = { delta, strength: delta / floor };
   }
   const pc = shift.postgres_changes;
   const bc = shift.broadcast;
-  const pcDrop = ratioDrop(a.postgres_changes, b.postgres_changes);
-  const bcDrop = ratioDrop(a.broadcast, b.broadcast);
+  const pcDrop = lossOutsideGaps(a.postgres_changes, b.postgres_changes);
+  const bcDrop = lossOutsideGaps(a.broadcast, b.broadcast);
   const pcDropStrength =
     pcDrop === null ? 0 : pcDrop / ratioBand(band, a.postgres_changes, b.postgres_changes);
   const bcDropStrength = bcDrop === null ? 0 : bcDrop / ratioBand(band, a.broadcast, b.broadcast);
@@ -179,10 +186,15 @@ export function rankCauses(
       evidence.push(`${suspect.publishErrors.broadcast} broadcast publish errors in ${suspect.env}`);
     add('broadcast_path', bcWorse, evidence);
   }
+  const pcB = b.postgres_changes;
+  const pcA = a.postgres_changes;
+  const totalLoss = pcB !== undefined && pcB.delivered + pcB.late === 0 && (pcA?.deliveredRatio ?? 0) > 0.5;
   const pcSlower = pc && (!bc || bc.strength < 1 || pc.delta > 1.6 * bc.delta) ? pc.strength : 0;
-  if (pcSlower >= 1) {
-    add('replication_lag', pcSlower, [
-      `postgres_changes p50 ${ms(a.postgres_changes?.latencyMs.p50)} → ${ms(b.postgres_changes?.latencyMs.p50)} while broadcast moved ${ms(bc?.delta ?? null)}`,
+  const pcWorse = Math.max(pcSlower, pcDropStrength > bcDropStrength ? pcDropStrength : 0);
+  if (pcWorse >= 1 && !totalLoss) {
+    add('postgres_changes_path', pcWorse, [
+      `postgres_changes: p50 ${ms(pcA?.latencyMs.p50)} → ${ms(pcB?.latencyMs.p50)}, delivered ${pct(pcA?.deliveredRatio)} → ${pct(pcB?.deliveredRatio)} (outside reconnect gaps)`,
+      `broadcast: p50 moved ${ms(bc?.delta ?? null)}, delivered ${pct(a.broadcast?.deliveredRatio)} → ${pct(b.broadcast?.deliveredRatio)}`,
     ]);
   }
 
@@ -205,7 +217,8 @@ export function rankCauses(
   const cacheable = suspect.polling.cacheableResponses - baseline.polling.cacheableResponses;
   const staleA = baseline.polling.stalenessMs.p50 ?? 0;
   const staleB = suspect.polling.stalenessMs.p50 ?? 0;
-  const staleStrength = (staleB - staleA) / Math.max(band.minLatencyMs, band.relativeLatency * staleA);
+  const pollingBand = Math.max(band.minLatencyMs, band.minPollingMs ?? 0);
+  const staleStrength = (staleB - staleA) / Math.max(pollingBand, band.relativeLatency * staleA);
   const pollStrength =
     shift.polling && (pc?.strength ?? 0) < 1 && (bc?.strength ?? 0) < 1 ? shift.polling.strength : 0;
   const cachingStrength = Math.max(
@@ -247,9 +260,7 @@ export function rankCauses(
   }
 
   // Nothing on postgres_changes for anyone.
-  const pcB = b.postgres_changes;
-  const pcA = a.postgres_changes;
-  if (pcB && pcB.delivered + pcB.late === 0 && (pcA?.deliveredRatio ?? 0) > 0.5) {
+  if (pcB && totalLoss) {
     const broadcastFine = (b.broadcast?.deliveredRatio ?? 0) > 0.5;
     add('publication_or_rls', 10 + (broadcastFine ? 5 : 0), [
       `postgres_changes delivered 0 of ${due(pcB)} in ${suspect.env} (vs ${pct(pcA?.deliveredRatio)} in ${baseline.env})`,

@@ -101,7 +101,10 @@ export function diffRows(report: DiffReport): Row[] {
 
 function verdictLines(report: DiffReport): string[] {
   const { ranking } = report;
-  const band = `noise band: latency ±max(${ranking.noiseBand.minLatencyMs} ms, ${ranking.noiseBand.relativeLatency * 100} % of ${ranking.baseline}'s p50); delivered ratio ±max(${ranking.noiseBand.minRatio * 100} points, 3 standard errors)`;
+  const polling = ranking.noiseBand.minPollingMs
+    ? `; polling ±${ranking.noiseBand.minPollingMs} ms (one poll interval)`
+    : '';
+  const band = `noise band: latency ±max(${ranking.noiseBand.minLatencyMs} ms, ${ranking.noiseBand.relativeLatency * 100} % of ${ranking.baseline}'s p50); delivered ratio ±max(${ranking.noiseBand.minRatio * 100} points, 3 standard errors)${polling}`;
   if (ranking.withinNoise)
     return [`${ranking.baseline} and ${ranking.suspect} match within noise (${band}).`];
   const lines = [`Likely causes for ${ranking.suspect} vs ${ranking.baseline}, strongest first (${band}):`];
