@@ -504,7 +504,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<LoadRunR
       const { samples, overloadedSamples } = harnessStats;
       if (
         scenario.harness.forceOverloaded ||
-        (overloadedSamples >= 3 && overloadedSamples / Math.max(1, samples) > 0.25)
+        (overloadedSamples >= 3 && overloadedSamples / Math.max(1, samples) > 0.5)
       ) {
         return {
           code: 'HARNESS_OVERLOADED',

@@ -83,7 +83,8 @@ export function renderLineChart(options: ChartOptions): string {
   let xMax = Math.max(...xs, options.xReference?.value ?? -Infinity);
   if (options.xLog) {
     xMin = Math.max(0.1, Math.min(xMin, options.xReference?.value ?? xMin));
-    xMax = Math.max(xMax, xMin * 10);
+    // Room to the right of a reference line so its label is not clipped.
+    xMax = Math.max(xMax, xMin * 10, (options.xReference?.value ?? 0) * 1.6);
   } else if (xMax === xMin) {
     xMax = xMin + 1;
   }
