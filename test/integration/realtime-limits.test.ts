@@ -1,6 +1,9 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { SupabaseClient } from '@supabase/supabase-js';
 import { SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createRealtimeGateway } from '../../src/target/realtime/index.js';
 import { createSupabaseClient, withTarget } from '../helpers/target.js';
 import {
   openRawSocket,
@@ -184,6 +187,52 @@ describe('Realtime limits and auth, answered like Supabase', () => {
     await extra.reached('CHANNEL_ERROR');
     expect(extra.errors[0]).toBe('ChannelRateLimitReached: Too many channels');
     expect(target.current.gateway.stats().channels).toBe(100);
+  });
+
+  it('joins still verifying their access_token count against the channel cap', async () => {
+    // A gateway of its own with a cap of 3 channels, sharing the target's keys and metrics.
+    const context = {
+      ...target.current.context,
+      limits: { ...target.current.context.limits, maxChannelsPerConnection: 3 },
+    };
+    const gateway = createRealtimeGateway(context, target.current.feed);
+    const server = http.createServer((_request, response) => response.writeHead(404).end());
+    gateway.attach(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const socket = await openRawSocket(wsUrl(url, { apikey: target.current.anonKey, vsn: '2.0.0' }));
+      rawSockets.push(socket);
+      const mechanic = await target.current.createMechanic();
+      for (let index = 1; index <= 5; index++) {
+        socket.send([
+          String(index),
+          String(index),
+          `realtime:capped-${index}`,
+          'phx_join',
+          { config: {}, access_token: mechanic.token },
+        ]);
+      }
+      const replies = (await waitFor(() => {
+        const found = socket.received.filter((f) => Array.isArray(f) && f[3] === 'phx_reply') as unknown[][];
+        return found.length === 5 ? found : null;
+      }, 'five join replies')) as [
+        string,
+        string,
+        string,
+        string,
+        { status: string; response: { reason?: string } },
+      ][];
+      const errors = replies.filter((reply) => reply[4].status === 'error');
+      expect(replies.filter((reply) => reply[4].status === 'ok')).toHaveLength(3);
+      expect(errors.map((reply) => reply[4].response.reason)).toEqual([
+        'ChannelRateLimitReached: Too many channels',
+        'ChannelRateLimitReached: Too many channels',
+      ]);
+    } finally {
+      await gateway.close();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('too many joins per second get ClientJoinRateLimitReached and the socket is disconnected', async () => {

@@ -92,6 +92,10 @@ function changeDataJson(data: PostgresChangeData): string {
 
 export class SocketSession {
   readonly channels = new Map<string, Channel>();
+  /** Join ref of the newest phx_join per topic: an older join still verifying its token is dropped. */
+  private readonly latestJoinRef = new Map<string, string>();
+  /** Joins past the limit checks and still verifying a token; they count against the channel cap. */
+  private pendingJoins = 0;
   lastSeenAt: number;
   private closed = false;
   private readonly senders: Record<'broadcast' | 'postgres_changes', OrderedSender>;
@@ -237,6 +241,7 @@ export class SocketSession {
   private async joinError(message: PhoenixMessage, reason: string, refusal: string): Promise<void> {
     const { ctx, settings } = this.services;
     ctx.metrics.refusals.inc({ stage: 'join', reason: refusal });
+    if (this.latestJoinRef.get(message.topic) === message.joinRef) this.latestJoinRef.delete(message.topic);
     if (settings.joinErrorDelayMs > 0) await new Promise((r) => setTimeout(r, settings.joinErrorDelayMs));
     this.reply(message, 'error', { reason });
   }
@@ -261,6 +266,7 @@ export class SocketSession {
       return;
     }
 
+    this.latestJoinRef.set(message.topic, joinRef);
     // A second join for a topic this socket already has replaces the old channel.
     const existing = this.channels.get(message.topic);
     if (existing) this.closeChannel(existing);
@@ -274,7 +280,7 @@ export class SocketSession {
       this.close(1000, 'Too many joins per second');
       return;
     }
-    if (this.channels.size >= limits.maxChannelsPerConnection) {
+    if (this.channels.size + this.pendingJoins >= limits.maxChannelsPerConnection) {
       await this.joinError(joinMessage, 'ChannelRateLimitReached: Too many channels', 'too_many_channels');
       return;
     }
@@ -283,6 +289,7 @@ export class SocketSession {
     let claims = this.claims;
     let token = this.token;
     if (config.accessToken !== null) {
+      this.pendingJoins += 1;
       try {
         claims = await ctx.keys.verify(config.accessToken);
         token = config.accessToken;
@@ -291,9 +298,13 @@ export class SocketSession {
         ctx.metrics.protocolErrors.inc({ kind: 'join_token' });
         await this.joinError(joinMessage, failure.joinReason, failure.reason);
         return;
+      } finally {
+        this.pendingJoins -= 1;
       }
     }
-    if (!this.isOpen) return;
+    // Phoenix handles a socket's frames in order, so a newer join of this topic supersedes this one:
+    // the client only listens to its newest join ref anyway.
+    if (!this.isOpen || this.latestJoinRef.get(message.topic) !== joinRef) return;
     if (config.isPrivate && claims.role === 'anon') {
       await this.joinError(
         joinMessage,
@@ -302,7 +313,7 @@ export class SocketSession {
       );
       return;
     }
-    // A join for this topic may have arrived while the token was being verified; the later one wins.
+    // A join without a token may have completed while this one was verifying; this one is newer.
     const raced = this.channels.get(message.topic);
     if (raced) this.closeChannel(raced);
 
@@ -475,6 +486,7 @@ export class SocketSession {
     }
     channel.state = 'closed';
     if (this.channels.get(channel.topic) === channel) this.channels.delete(channel.topic);
+    if (this.latestJoinRef.get(channel.topic) === channel.joinRef) this.latestJoinRef.delete(channel.topic);
     if (channel.expiryTimer) clearTimeout(channel.expiryTimer);
     if (channel.gapTimer) clearTimeout(channel.gapTimer);
     channel.feedHandle?.close();
