@@ -3,6 +3,7 @@
  */
 import type { Command } from 'commander';
 import { register as audit } from './audit.js';
+import { register as diff } from './diff.js';
 import { register as generate } from './generate.js';
 import { register as load } from './load.js';
 import { register as run } from './run.js';
@@ -11,7 +12,7 @@ import { register as target } from './target.js';
 
 type Register = (program: Command) => void;
 
-const commands: Register[] = [generate, target, run, load, slo, audit];
+const commands: Register[] = [generate, target, run, load, slo, audit, diff];
 
 export function registerCommands(program: Command): void {
   for (const register of commands) register(program);
