@@ -11,6 +11,8 @@ import {
   type RealtimePath,
   type Subscriber,
 } from '../../src/realtime/index.js';
+// The class itself, for one test that feeds a server frame the local target never sends.
+import { LeanSubscriber } from '../../src/realtime/lean-subscriber.js';
 import { withTarget } from '../helpers/target.js';
 import {
   createRecorder,
@@ -200,6 +202,38 @@ describe('subscription statuses on the local target', () => {
     await waitFor(
       'the server to see the socket gone',
       () => target.current.gateway.stats().connections === 0,
+    );
+  });
+
+  it('lean treats a phx_error for its channel like realtime-js: CHANNEL_ERROR transport, then a rejoin', async () => {
+    const mechanic = await target.current.createMechanic();
+    const { url, anonKey, broadcastChannel } = target.current;
+    const recorder = createRecorder();
+    const subscriber = new LeanSubscriber(
+      subscriberConfig({ url, anonKey, token: mechanic.token, broadcastChannel, kind: 'lean' }, recorder),
+      { rejoinDelaysMs: [200] },
+    );
+    running.push(subscriber);
+    subscriber.start();
+    await waitFor('SUBSCRIBED on both channels', subscribedOn(recorder, BOTH_PATHS));
+    // Refs come from one per-socket counter: the first join (postgres_changes) is "1".
+    const crash = JSON.stringify(['1', '1', 'realtime:assignment-changes', 'phx_error', {}]);
+    subscriber.handleFrame(Buffer.from(crash), false, 0);
+    // A frame stamped with an older join ref is ignored, as realtime-js ignores it.
+    subscriber.handleFrame(
+      Buffer.from(JSON.stringify(['1', '1', `realtime:${broadcastChannel}`, 'phx_error', {}])),
+      false,
+      0,
+    );
+    await waitFor('the rejoin', () => recorder.trail('postgres_changes').length >= 3);
+    expect(recorder.trail('postgres_changes')).toEqual([
+      'SUBSCRIBED',
+      'CHANNEL_ERROR:transport',
+      'SUBSCRIBED',
+    ]);
+    expect(recorder.trail('broadcast')).toEqual(['SUBSCRIBED']);
+    expect(recorder.statuses.find((change) => change.status === 'CHANNEL_ERROR')?.message).toBe(
+      'channel error: transport failure',
     );
   });
 });
