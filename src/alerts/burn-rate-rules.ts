@@ -107,8 +107,9 @@ function burnAlert(slo: Slo, kind: AlertedKind, policy: BurnRatePolicy, runbookB
     labels: { severity: policy.severity, kind: 'symptom', slo: slo.name },
     annotations: {
       summary: `SLO ${slo.name} is burning its error budget ${policy.speed === 'Fast' ? 'fast' : 'steadily'} in ${where}.`,
+      // The objective, not the SLO's free-text description, so rewording a spec leaves alerts alone.
       description:
-        `${slo.description} Objective ${(slo.objective * 100).toFixed(3).replace(/\.?0+$/, '')}% over ${slo.window}; ` +
+        `SLO ${slo.name} (${kind}, objective ${(slo.objective * 100).toFixed(3).replace(/\.?0+$/, '')}% over ${slo.window}): ` +
         `the error budget is burning {{ $value | printf "%.1f" }}× faster than sustainable in ${where} ` +
         `(${describeWindows(policy.pairs)}).`,
       runbook_url: runbookUrl(name, runbookBase),
