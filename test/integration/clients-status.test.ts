@@ -184,10 +184,10 @@ describe('subscription statuses on the local target', () => {
 
   it.each(KINDS)('%s keeps its subscription across answered heartbeats', async (kind) => {
     const mechanic = await target.current.createMechanic();
-    const { recorder } = start(kind, mechanic.token, { heartbeatIntervalMs: 150 });
+    const { recorder } = start(kind, mechanic.token, { heartbeatIntervalMs: 400 });
     await waitFor('SUBSCRIBED on both channels', subscribedOn(recorder, BOTH_PATHS));
-    // Eight heartbeat rounds: a missed reply would close the socket and surface as CHANNEL_ERROR.
-    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    // Six heartbeat rounds (a reply slower than 400 ms would count as lost, so this stays safe on a busy machine): a missed reply would close the socket and surface as CHANNEL_ERROR.
+    await new Promise((resolve) => setTimeout(resolve, 2_400));
     for (const path of BOTH_PATHS) expect(recorder.trail(path)).toEqual(['SUBSCRIBED']);
   });
 
