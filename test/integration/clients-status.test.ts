@@ -186,7 +186,8 @@ describe('subscription statuses on the local target', () => {
     const mechanic = await target.current.createMechanic();
     const { recorder } = start(kind, mechanic.token, { heartbeatIntervalMs: 400 });
     await waitFor('SUBSCRIBED on both channels', subscribedOn(recorder, BOTH_PATHS));
-    // Six heartbeat rounds (a reply slower than 400 ms would count as lost, so this stays safe on a busy machine): a missed reply would close the socket and surface as CHANNEL_ERROR.
+    // Six heartbeat rounds; a missed reply would close the socket and surface as CHANNEL_ERROR.
+    // Only a reply slower than 400 ms counts as missed, which a busy machine does not fake.
     await new Promise((resolve) => setTimeout(resolve, 2_400));
     for (const path of BOTH_PATHS) expect(recorder.trail(path)).toEqual(['SUBSCRIBED']);
   });
