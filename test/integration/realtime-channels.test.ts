@@ -287,6 +287,43 @@ describe('Realtime channels against the real clients', () => {
     });
   });
 
+  it('realtime.send in SQL reaches private and public subscribers after commit, with meta.id', async () => {
+    const heardPrivate: unknown[] = [];
+    const heardPublic: unknown[] = [];
+    const privateChannel = client({ key: target.current.serviceRoleKey }).channel('db-topic', {
+      config: { private: true },
+    });
+    privateChannel.on('broadcast', { event: 'from_db' }, (message) => heardPrivate.push(message));
+    const publicChannel = client({ vsn: '1.0.0' }).channel('db-topic');
+    publicChannel.on('broadcast', { event: 'from_db' }, (message) => heardPublic.push(message));
+    await subscribeAndLog(privateChannel).reached('SUBSCRIBED');
+    await subscribeAndLog(publicChannel).reached('SUBSCRIBED');
+
+    const connection = await target.current.db.adminPool.connect();
+    try {
+      await connection.query('begin');
+      await connection.query(`select realtime.send('{"n": 1}'::jsonb, 'from_db', 'db-topic')`);
+      await sleep(200);
+      expect(heardPrivate).toEqual([]);
+      await connection.query('commit');
+    } finally {
+      connection.release();
+    }
+    await waitFor(() => heardPrivate.length === 1, 'the private database broadcast');
+    expect(heardPrivate[0]).toEqual({
+      type: 'broadcast',
+      event: 'from_db',
+      payload: { n: 1 },
+      meta: { id: expect.stringMatching(/^[0-9a-f-]{36}$/) },
+    });
+    await target.current.db.adminPool.query(
+      `select realtime.send('{"n": 2, "id": "fixed-id"}'::jsonb, 'from_db', 'db-topic', false)`,
+    );
+    await waitFor(() => heardPublic.length === 1, 'the public database broadcast');
+    expect(heardPublic[0]).toMatchObject({ event: 'from_db', payload: { n: 2 }, meta: { id: 'fixed-id' } });
+    expect(heardPrivate).toHaveLength(1);
+  });
+
   it('presence syncs between two clients, and untrack and socket loss show up as leaves', async () => {
     const topic = 'presence-room';
     const alice = client().channel(topic, { config: { presence: { key: 'alice' } } });

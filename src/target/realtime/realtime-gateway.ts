@@ -15,6 +15,7 @@ import { OutgoingBroadcast } from './outgoing-broadcast.js';
 import { PresenceRegistry, type PresenceDiff } from './presence-registry.js';
 import { RateWindow } from './rate-window.js';
 import { registerBroadcastRoutes } from './broadcast-routes.js';
+import { listenForDatabaseBroadcasts } from './database-broadcast.js';
 import {
   SocketSession,
   TOPIC_PREFIX,
@@ -87,6 +88,7 @@ class Gateway implements RealtimeGateway, GatewayServices {
   private readonly idleTimer: NodeJS.Timeout;
   private readonly stopWatchingFaults: () => void;
   private closing = false;
+  private stopDatabaseListener: (() => Promise<void>) | null = null;
 
   constructor(
     readonly ctx: TargetContext,
@@ -333,6 +335,18 @@ class Gateway implements RealtimeGateway, GatewayServices {
 
   async registerRoutes(app: FastifyInstance): Promise<void> {
     await registerBroadcastRoutes(app, this);
+    // Database broadcasts are an extra; the gateway works without them if the listener cannot start.
+    try {
+      this.stopDatabaseListener = await listenForDatabaseBroadcasts(this.ctx, (message) =>
+        this.publish(message.topic, message.event, { json: message.payload }, message.isPrivate, {
+          id: message.id,
+        }),
+      );
+    } catch (error) {
+      this.ctx.logger.warn('realtime.send is unavailable: database broadcast listener did not start', {
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
   }
 
   /** Broadcast from a trusted caller (REST, the app's waiver step) to `realtime:<channel>`. */
@@ -341,8 +355,11 @@ class Gateway implements RealtimeGateway, GatewayServices {
     event: string,
     body: { json: unknown } | { binary: Buffer },
     isPrivate: boolean,
+    meta: Record<string, unknown> | null = null,
   ): number {
-    const outgoing = new OutgoingBroadcast(`${TOPIC_PREFIX}${channel}`, event, body, null, 'binary' in body);
+    // Database messages (they carry meta.id) reach vsn 2 sockets as kind-4 frames, like Supabase's.
+    const asBinary = 'binary' in body || meta !== null;
+    const outgoing = new OutgoingBroadcast(`${TOPIC_PREFIX}${channel}`, event, body, meta, asBinary);
     return this.fanOutBroadcast(topicKeyOf(channel, isPrivate), outgoing, null);
   }
 
@@ -357,6 +374,7 @@ class Gateway implements RealtimeGateway, GatewayServices {
   async close(): Promise<void> {
     this.closing = true;
     this.stopWatchingFaults();
+    await this.stopDatabaseListener?.();
     if (this.disconnectTimer) clearInterval(this.disconnectTimer);
     clearInterval(this.idleTimer);
     for (const [server, listener] of this.servers) server.off('upgrade', listener);
