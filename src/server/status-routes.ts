@@ -89,7 +89,9 @@ export async function statusRoutes(app: FastifyInstance, options: StatusRoutesOp
     }
 
     const unsubscribe = status.subscribe(onChange);
-    const keepAlive = setInterval(() => stream.write(`: keep-alive\n\n`), options.keepAliveMs);
+    const keepAlive = setInterval(() => {
+      if (!stream.writableEnded) stream.write(`: keep-alive\n\n`);
+    }, options.keepAliveMs);
     stream.on('drain', flush);
 
     const cleanUp = (): void => {
@@ -100,5 +102,9 @@ export async function statusRoutes(app: FastifyInstance, options: StatusRoutesOp
     };
     request.raw.on('close', cleanUp);
     stream.on('close', cleanUp);
+    // Ended by the exporter on shutdown: stop writing at once, before the socket is gone.
+    stream.on('finish', cleanUp);
+    // A reader that vanished mid-write is not an error worth more than a debug line.
+    stream.on('error', (error) => logger.debug('status stream error', { error: String(error) }));
   });
 }
