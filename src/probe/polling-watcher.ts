@@ -100,7 +100,8 @@ export class PollingWatcher {
         await response.body?.cancel().catch(() => {});
       }
     } catch (error) {
-      if (this.stopped) return;
+      // Aborted by stop(): not a failed poll.
+      if (this.abort.signal.aborted) return;
       status = 'error';
       this.logOnce('queue API request failed', { error: (error as Error).message });
     }
