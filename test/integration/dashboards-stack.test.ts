@@ -5,6 +5,7 @@
  * builds the way the stack expects, and the canary config the container runs is valid.
  */
 import { execFile } from 'node:child_process';
+import { builtinModules } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -147,5 +148,50 @@ describe.skipIf(!promtool)('promtool', () => {
     ]);
     expect(stdout).toMatch(/SUCCESS: 2 rule files found/);
     expect(stdout).not.toContain('FAILED');
+  });
+});
+
+/**
+ * Every module the CLI loads statically, following relative imports from src/cli/main.ts;
+ * `import type` and `import()` are not followed (the dashboards area is loaded with `import()`).
+ */
+function staticImports(entry: string): { files: Set<string>; packages: Set<string> } {
+  const files = new Set<string>();
+  const packages = new Set<string>();
+  const pending = [entry];
+  const pattern = /^\s*(?:import|export)\s+(?!type\b)(?:[^'";]*?\s+from\s+)?'([^']+)'/gm;
+  while (pending.length > 0) {
+    const file = pending.pop() as string;
+    if (files.has(file)) continue;
+    files.add(file);
+    for (const match of fs.readFileSync(file, 'utf8').matchAll(pattern)) {
+      const specifier = match[1] as string;
+      if (specifier.startsWith('.')) {
+        pending.push(path.resolve(path.dirname(file), specifier.replace(/\.js$/, '.ts')));
+      } else {
+        const parts = specifier.split('/');
+        packages.add(specifier.startsWith('@') ? parts.slice(0, 2).join('/') : (parts[0] as string));
+      }
+    }
+  }
+  return { files, packages };
+}
+
+describe('the production image', () => {
+  it('has every package the CLI imports statically among the dependencies `npm prune --omit=dev` keeps', () => {
+    const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
+    const { files, packages } = staticImports(path.join(root, 'src/cli/main.ts'));
+    expect(files.size).toBeGreaterThan(20);
+    const builtins = new Set(builtinModules);
+    const missing = [...packages].filter(
+      (name) => !name.startsWith('node:') && !builtins.has(name) && !(name in manifest.dependencies),
+    );
+    expect(missing).toEqual([]);
+    // The dashboard builders need the Grafana SDK, a dev dependency: only `canary generate` loads them, lazily.
+    expect([...files].some((file) => file.includes(`${path.sep}src${path.sep}dashboards${path.sep}`))).toBe(
+      false,
+    );
   });
 });
