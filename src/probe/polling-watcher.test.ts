@@ -114,7 +114,11 @@ describe('PollingWatcher', () => {
       expectedEvents: () => [{ eventId: 'e-new', publishedAt }],
     });
     await stale.pollOnce();
-    const sum = await value(registry, 'canary_poll_staleness_seconds_sum');
+    const histogram = await registry.getSingleMetric('canary_poll_staleness_seconds')?.get();
+    const sum =
+      histogram?.values.find(
+        (v) => (v as { metricName?: string }).metricName === 'canary_poll_staleness_seconds_sum',
+      )?.value ?? 0;
     expect(sum).toBeGreaterThanOrEqual(1.5);
     expect(sum).toBeLessThan(10);
   });
