@@ -43,7 +43,7 @@ export function createSupabaseClient(
   options: TestClientOptions = {},
 ): SupabaseClient {
   const accessToken = options.accessToken;
-  return createClient(url, key, {
+  const client = createClient(url, key, {
     ...options.client,
     auth: {
       persistSession: false,
@@ -55,4 +55,8 @@ export function createSupabaseClient(
     realtime: { transport: WebSocket as unknown as WebSocketTransport, ...options.client?.realtime },
     ...(accessToken ? { accessToken: async () => accessToken } : {}),
   });
+  // supabase-js hands the accessToken to Realtime asynchronously; a channel joined before that
+  // would join with the anon key (and see nothing through RLS). Set it now, like a signed-in app.
+  if (accessToken) void client.realtime.setAuth(accessToken);
+  return client;
 }

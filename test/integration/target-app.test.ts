@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/shared/index.js';
 import { restBroadcaster, type CreatedMechanic } from '../../src/target/index.js';
-import { withTarget } from '../helpers/target.js';
+import { createSupabaseClient, withTarget } from '../helpers/target.js';
 
 interface Announcement {
   event: string;
@@ -300,5 +300,64 @@ describe('the default broadcaster', () => {
     });
     status = 404;
     await expect(broadcast('new_assignment', {})).rejects.toThrow(/404/);
+  });
+});
+
+describe('a waiver on a target with the default broadcaster', () => {
+  const live = withTarget();
+
+  it('reaches a subscribed mechanic through both the broadcast and postgres_changes', async () => {
+    const mechanic = await live.current.createMechanic();
+    const client = createSupabaseClient(live.current.url, live.current.anonKey, {
+      accessToken: mechanic.token,
+    });
+    const broadcasts: Record<string, unknown>[] = [];
+    const inserts: Record<string, unknown>[] = [];
+    try {
+      const channel = client
+        .channel(live.current.broadcastChannel)
+        .on('broadcast', { event: 'new_assignment' }, (message) =>
+          broadcasts.push(message.payload as Record<string, unknown>),
+        )
+        .on(
+          'postgres_changes',
+          { event: 'INSERT', schema: 'public', table: 'session_assignments' },
+          (message) => inserts.push(message.new as Record<string, unknown>),
+        );
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('not SUBSCRIBED within 20 s')), 20_000);
+        channel.subscribe((status, error) => {
+          if (status === 'SUBSCRIBED') {
+            clearTimeout(timer);
+            resolve();
+          } else if (status !== 'CLOSED') reject(error ?? new Error(status));
+        });
+      });
+      const response = await fetch(`${live.current.url}/api/waiver`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ metadata: { canary_event_id: 'e2e-1', synthetic: true } }),
+      });
+      const result = (await response.json()) as WaiverResult;
+      expect(result.broadcast).toBe('ok');
+      const deadline = Date.now() + 20_000;
+      while ((broadcasts.length === 0 || inserts.length === 0) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(broadcasts).toEqual([
+        expect.objectContaining({
+          assignmentId: result.assignmentId,
+          metadata: { canary_event_id: 'e2e-1', synthetic: true },
+        }),
+      ]);
+      expect(inserts).toEqual([
+        expect.objectContaining({
+          id: result.assignmentId,
+          metadata: { canary_event_id: 'e2e-1', synthetic: true },
+        }),
+      ]);
+    } finally {
+      await client.removeAllChannels();
+    }
   });
 });
