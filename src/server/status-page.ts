@@ -223,7 +223,8 @@ const SCRIPT = String.raw`
     var maxValue = niceCeiling(Math.max.apply(null, delivered.map(function (p) { return p.v; }).concat([1])) * 1.1);
     var t0 = points[0].t, t1 = points[points.length - 1].t;
     var plotW = CHART.width - CHART.left - CHART.right, plotH = CHART.height - CHART.top - CHART.bottom;
-    function x(t) { return CHART.left + (t1 > t0 ? (t - t0) / (t1 - t0) * plotW : plotW / 2); }
+    // Evenly spaced by event, not by time: rounds publish in bursts, and a burst must not collapse into a spike.
+    function x(index) { return CHART.left + (points.length > 1 ? index / (points.length - 1) * plotW : plotW / 2); }
     function y(v) { return CHART.top + plotH - Math.min(v, maxValue) / maxValue * plotH; }
     var label = path.path + ' latency over the last ' + points.length + ' events: p95 ' + formatMs(path.latencyMs.p95) +
       ', ' + drops + ' dropped';
@@ -238,23 +239,25 @@ const SCRIPT = String.raw`
     nodes.push(svgEl('text', { class: 'tick', x: CHART.width - CHART.right, y: CHART.height - 6, 'text-anchor': 'end' },
       new Date(t1).toLocaleTimeString()));
     var d = '', penDown = false;
-    points.forEach(function (point) {
+    points.forEach(function (point, index) {
       if (point.v === null) { penDown = false; return; }
-      d += (penDown ? 'L' : 'M') + x(point.t).toFixed(1) + ' ' + y(point.v).toFixed(1) + ' ';
+      d += (penDown ? 'L' : 'M') + x(index).toFixed(1) + ' ' + y(point.v).toFixed(1) + ' ';
       penDown = true;
     });
     if (d) nodes.push(svgEl('path', { class: 'series-line line-' + path.path, d: d.trim() }));
-    var last = delivered[delivered.length - 1];
-    if (last) nodes.push(svgEl('circle', { class: 'dot-' + path.path, cx: x(last.t).toFixed(1), cy: y(last.v).toFixed(1), r: 2.5 }));
-    points.forEach(function (point) {
+    var lastIndex = -1;
+    points.forEach(function (point, index) { if (point.v !== null) lastIndex = index; });
+    var last = points[lastIndex];
+    if (last) nodes.push(svgEl('circle', { class: 'dot-' + path.path, cx: x(lastIndex).toFixed(1), cy: y(last.v).toFixed(1), r: 2.5 }));
+    points.forEach(function (point, index) {
       if (point.v !== null) return;
-      var cx = x(point.t), cy = CHART.top + 4;
+      var cx = x(index), cy = CHART.top + 4;
       nodes.push(svgEl('path', { class: 'drop-mark', d: 'M' + (cx - 3).toFixed(1) + ' ' + (cy - 3) + 'L' + (cx + 3).toFixed(1) + ' ' +
         (cy + 3) + 'M' + (cx + 3).toFixed(1) + ' ' + (cy - 3) + 'L' + (cx - 3).toFixed(1) + ' ' + (cy + 3) }));
     });
     var chart = svgEl('svg', { class: 'chart', viewBox: '0 0 ' + CHART.width + ' ' + CHART.height, role: 'img',
       'aria-label': label, 'data-path': path.path, 'data-points': points.length }, nodes);
-    return el('figure', null, [caption, chart, drops ? el('p', { class: 'bad' }, drops + ' dropped (marked ×)') : null]);
+    return el('figure', null, [caption, chart, drops ? el('p', { class: 'bad' }, drops + (drops === 1 ? ' event' : ' events') + ' dropped (marked ×)') : null]);
   }
 
   function eventsTable(events) {

@@ -205,7 +205,7 @@ describe.skipIf(skipWithoutChromium)(
       await environment?.env.close();
     });
 
-    it('turns ready, then charts every path from real deliveries, without console errors', async () => {
+    it('turns ready, charts every path from real deliveries and shows injected drops, without console errors', async () => {
       environment = await startLocalEnvironment({ name: 'local', mechanics: 2 });
       fixture = createRunner(environment.env, {
         name: 'waiver-to-mechanic',
@@ -255,6 +255,19 @@ describe.skipIf(skipWithoutChromium)(
       expect(await eventRows.count()).toBe(6);
       expect(await page.locator('table:has(caption:text("Latest events")) td.bad').count()).toBe(0);
       expect(await page.textContent('article.probe .summary')).toContain('all delivered in time');
+
+      // Lose every postgres_changes delivery at the target: the page must show the drops as they happen.
+      await environment.target.faults.update({ postgresChanges: { dropRate: 1 } });
+      const lossy = await runner.runRound();
+      expect(lossy.success).toBe(false);
+      await page.waitForFunction(
+        () => document.querySelectorAll('svg.chart[data-path="postgres_changes"] path.drop-mark').length >= 3,
+        undefined,
+        { timeout: 20_000 },
+      );
+      const droppedCells = page.locator('table:has(caption:text("Latest events")) td.bad');
+      expect(await droppedCells.allTextContents()).toEqual(['dropped', 'dropped', 'dropped']);
+      expect(await page.textContent('article.probe .summary')).toContain('missed or late deliveries');
 
       const screenshot = artifactPath('status-page-local-target.png');
       await page.screenshot({ path: screenshot, fullPage: true });
