@@ -64,4 +64,42 @@ describe('ProbeRunner on the local target', () => {
     }
     void target;
   }, 60_000);
+
+  it('ramps subscribers up and down for load executors; withdrawn subscribers leave the books balanced', async () => {
+    const { runner, registry } = createRunner(env, {
+      name: 'ramp',
+      subscribers: { lean: 1, 'supabase-js': 0 },
+      paths: ['postgres_changes', 'broadcast'],
+      lateAfter: '2s',
+      deadline: '4s',
+      readinessCheck: false,
+    });
+    try {
+      await runner.start();
+      expect(await runner.waitUntilSubscribed(20_000)).toBe(true);
+      await runner.setSubscribers(5, 'lean');
+      expect(await runner.waitUntilSubscribed(20_000)).toBe(true);
+      expect(runner.connectedCount('lean')).toBe(5);
+      expect(await metricSum(registry, 'canary_subscribers_desired', { client: 'lean' })).toBe(5);
+      expect(await metricSum(registry, 'canary_subscribers_connected', { client: 'lean' })).toBe(5);
+      const first = await runner.publishOne();
+      // Ramp down while the first event is still pending for the subscribers that leave.
+      await runner.setSubscribers(2, 'lean');
+      expect(runner.connectedCount('lean')).toBe(2);
+      await runner.publishOne();
+      await runner.drain();
+      expect(runner.ledger.isFinalized(first)).toBe(true);
+      for (const path of runner.status().paths) {
+        expect(path.due, path.path).toBe(path.delivered + path.late + path.dropped);
+        expect(path.dropped, path.path).toBe(0);
+        // event 1: 5 due, of which 3 withdrawn unless they already delivered; event 2: 2 due.
+        expect(path.due).toBeGreaterThanOrEqual(4);
+        expect(path.due).toBeLessThanOrEqual(7);
+        expect(runner.ledger.totalsFor(path.path).withdrawn + path.due).toBe(7);
+      }
+      expect(await metricSum(registry, 'canary_connections_peak', { env: 'local' })).toBe(5);
+    } finally {
+      await runner.stop();
+    }
+  }, 60_000);
 });
