@@ -125,6 +125,28 @@ describe('the REST API through real supabase-js', () => {
     expect(none.data).toEqual([]);
   });
 
+  it('supports or(), not() and like() filters as supabase-js sends them', async () => {
+    const client = service();
+    const either = await client
+      .from('session_assignments')
+      .select('id')
+      .or(`id.eq.${adaAssignment.id},id.eq.${openAssignment.id}`)
+      .order('created_at');
+    expect(either.error).toBeNull();
+    expect((either.data ?? []).map((row) => row.id)).toEqual([adaAssignment.id, openAssignment.id]);
+    const notNull = await client
+      .from('session_assignments')
+      .select('id')
+      .not('mechanic_id', 'is', null)
+      .eq('session_id', sessionId);
+    expect(notNull.data).toEqual([{ id: adaAssignment.id }]);
+    const like = await client
+      .from('session_assignments')
+      .select('id')
+      .like('metadata->>canary_event_id', 'e-*');
+    expect(like.data).toEqual([{ id: adaAssignment.id }]);
+  });
+
   it('answers .single() with 406 PGRST116 when no row matches, and .maybeSingle() with null', async () => {
     const missing = '00000000-0000-4000-8000-000000000000';
     const single = await service().from('session_assignments').select().eq('id', missing).single();
