@@ -118,10 +118,16 @@ describe('faults on the postgres_changes path', () => {
       events.map((e) => e.receivedAt - Date.parse(e.payload.commit_timestamp));
     const baseline = latency(ofProbe(subscriber, 'baseline'));
     const delayed = latency(ofProbe(subscriber, 'delayed'));
-    // commit_timestamp is truncated to the millisecond, hence 199.
+    // commit_timestamp is truncated to the millisecond, hence 199. Only the lower bound is
+    // asserted: on two shared cores either window can be slowed by an unrelated burst.
     expect(Math.min(...delayed)).toBeGreaterThanOrEqual(199);
-    // Generous: two shared cores can slow either window by tens of milliseconds.
-    expect(median(delayed) - median(baseline)).toBeGreaterThanOrEqual(100);
+    expect(median(delayed)).toBeGreaterThanOrEqual(199);
+    expect(baseline).toHaveLength(10);
+    const delays = await target.current.context.metrics.faultsInjected.get();
+    const counted = delays.values.find(
+      (v) => v.labels.fault === 'delay' && v.labels.path === 'postgres_changes',
+    );
+    expect(counted?.value).toBe(10);
   });
 
   it('loses between 40 and 60 % of 1,000 events at a 50 % drop rate', async () => {

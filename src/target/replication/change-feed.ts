@@ -50,6 +50,8 @@ import {
 
 export const REALTIME_PUBLICATION = 'supabase_realtime';
 const LAG_POLL_MS = 1_000;
+const MAX_RESTARTS = 8;
+const RESTART_DELAYS_MS = [250, 500, 1_000, 2_000, 5_000];
 /** Changes held for a subscription whose publication/filter check is still running. */
 const MAX_HELD_CHANGES = 10_000;
 
@@ -164,7 +166,12 @@ export function createChangeFeed(ctx: TargetContext): ChangeFeed {
   const subscriptions = new Set<FeedSubscription>();
   const relations = new Map<number, RelationInfo>();
   const typeCache = new Map<number, ColumnType>();
-  const slotName = `canary_feed_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
+  const slotPrefix = `canary_feed_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
+  let slotName = slotPrefix;
+  let restarts = 0;
+  let restartTimer: NodeJS.Timeout | undefined;
+  /** Set once the first stream is up; failures before that are start() errors, not restarts. */
+  let running = false;
   let stream: ReplicationStream | undefined;
   let openTransaction: CommittedTransaction | null = null;
   let lagTimer: NodeJS.Timeout | undefined;
@@ -672,6 +679,62 @@ export function createChangeFeed(ctx: TargetContext): ChangeFeed {
     };
   }
 
+  // ---- the replication connection ------------------------------------------------------------
+
+  async function openStream(): Promise<void> {
+    const next = createReplicationStream({
+      db: ctx.db,
+      slotName,
+      publication: REALTIME_PUBLICATION,
+      logger,
+      consume,
+      onBatchError: (error) =>
+        logger.error('replication batch failed; its changes are lost', { error: error.message }),
+      onFatal: (error) => scheduleRestart(error),
+    });
+    stream = next;
+    await next.start();
+    if (paused) next.pause();
+  }
+
+  /**
+   * The slot is temporary, so a lost connection loses the changes committed until a new slot
+   * exists; delivery resumes from there. Bounded: after MAX_RESTARTS in a row, postgres_changes stop.
+   */
+  function scheduleRestart(error: Error): void {
+    if (stopped || !running || restartTimer) return;
+    if (restarts >= MAX_RESTARTS) {
+      logger.error('replication connection lost for good; postgres_changes stop', { error: error.message });
+      return;
+    }
+    const delayMs = RESTART_DELAYS_MS[Math.min(restarts, RESTART_DELAYS_MS.length - 1)] ?? 1_000;
+    restarts++;
+    logger.warn('replication connection lost; reconnecting with a new slot', {
+      error: error.message,
+      attempt: restarts,
+      delayMs,
+    });
+    restartTimer = setTimeout(() => {
+      restartTimer = undefined;
+      void (async () => {
+        const previous = stream;
+        await previous?.stop().catch(() => undefined);
+        if (stopped) return;
+        openTransaction = null;
+        relations.clear();
+        slotName = `${slotPrefix}_${restarts}`;
+        try {
+          await openStream();
+          restarts = 0;
+          logger.info('replication reconnected', { slot: slotName });
+        } catch (restartError) {
+          scheduleRestart(restartError as Error);
+        }
+      })();
+    }, delayMs);
+    restartTimer.unref();
+  }
+
   // ---- faults and lag -----------------------------------------------------------------------
 
   function applyPause(shouldPause: boolean): void {
@@ -715,22 +778,11 @@ export function createChangeFeed(ctx: TargetContext): ChangeFeed {
           },
         );
       }
-      stream = createReplicationStream({
-        db: ctx.db,
-        slotName,
-        publication: REALTIME_PUBLICATION,
-        logger,
-        consume,
-        onFatal: (error) => {
-          if (!stopped)
-            logger.error('replication stream error; changes in the failed batch are lost', {
-              error: error.message,
-            });
-        },
-      });
       try {
-        await stream.start();
+        await openStream();
+        running = true;
       } catch (error) {
+        await stream?.stop().catch(() => undefined);
         throw new CanaryError(
           'TARGET_START_FAILED',
           `could not start logical replication: ${(error as Error).message}`,
@@ -760,6 +812,7 @@ export function createChangeFeed(ctx: TargetContext): ChangeFeed {
       stopped = true;
       unsubscribeFaults?.();
       if (lagTimer) clearInterval(lagTimer);
+      if (restartTimer) clearTimeout(restartTimer);
       for (const subscription of [...subscriptions]) retire(subscription, 'closed');
       await stream?.stop();
     },

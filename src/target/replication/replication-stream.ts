@@ -41,6 +41,9 @@ export interface ReplicationStreamOptions {
   logger: Logger;
   /** Called with frames in stream order, one at a time (the returned promise is awaited). */
   consume(frames: ReplicationFrame[]): Promise<void>;
+  /** consume() threw: that batch is lost, the stream goes on. */
+  onBatchError(error: Error): void;
+  /** The replication connection is gone (called once); nothing more will arrive on this stream. */
   onFatal(error: Error): void;
 }
 
@@ -85,6 +88,13 @@ export function createReplicationStream(options: ReplicationStreamOptions): Repl
   let confirmed = 0n;
   let statusTimer: NodeJS.Timeout | undefined;
   let streaming: Promise<unknown> | undefined;
+  let failed = false;
+
+  function fatal(error: Error): void {
+    if (stopped || failed) return;
+    failed = true;
+    options.onFatal(error);
+  }
 
   function sendStatus(replyRequested = false): void {
     if (!connection || stopped) return;
@@ -107,7 +117,7 @@ export function createReplicationStream(options: ReplicationStreamOptions): Repl
         await options.consume(batch);
       }
     } catch (error) {
-      options.onFatal(error as Error);
+      options.onBatchError(error as Error);
     } finally {
       draining = false;
     }
@@ -145,9 +155,8 @@ export function createReplicationStream(options: ReplicationStreamOptions): Repl
         options: '-c TimeZone=UTC -c DateStyle=ISO',
       };
       client = new pg.Client(config);
-      client.on('error', (error) => {
-        if (!stopped) options.onFatal(error);
-      });
+      client.on('error', (error) => fatal(error));
+      client.on('end', () => fatal(new Error('the replication connection closed')));
       await client.connect();
       await client.query(
         `CREATE_REPLICATION_SLOT ${pg.escapeIdentifier(slotName)} TEMPORARY LOGICAL pgoutput`,
@@ -158,9 +167,10 @@ export function createReplicationStream(options: ReplicationStreamOptions): Repl
       const startSql =
         `START_REPLICATION SLOT ${pg.escapeIdentifier(slotName)} LOGICAL 0/0 ` +
         `(proto_version '1', publication_names ${pg.escapeLiteral(pg.escapeIdentifier(publication))})`;
-      streaming = client.query(startSql).catch((error: Error) => {
-        if (!stopped) options.onFatal(error);
-      });
+      streaming = client.query(startSql).then(
+        () => fatal(new Error('the server ended replication')),
+        (error: Error) => fatal(error),
+      );
       statusTimer = setInterval(() => sendStatus(), STATUS_INTERVAL_MS);
       statusTimer.unref();
     },
