@@ -245,6 +245,19 @@ describe('exporter', () => {
     }
   });
 
+  it('refuses a host that is not an address of this machine, naming the usual choices', async () => {
+    const attempt = startExporter({
+      registry: new Registry(),
+      status: createStatusHub(),
+      host: '192.0.2.1',
+      port: 0,
+    });
+    await expect(attempt).rejects.toMatchObject({
+      code: 'CLI_USAGE',
+      hint: expect.stringContaining('127.0.0.1'),
+    });
+  });
+
   it('rejects an impossible port before trying to listen', async () => {
     await expect(
       startExporter({ registry: new Registry(), status: createStatusHub(), port: 70_000 }),

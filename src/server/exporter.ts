@@ -87,7 +87,30 @@ export async function startExporter(options: ExporterOptions): Promise<Exporter>
         },
       );
     }
-    throw new CanaryError('INTERNAL', `the exporter could not listen on ${host}:${port}`, { cause: error });
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+      throw new CanaryError(
+        'CLI_USAGE',
+        `the exporter cannot listen on ${host}: not an address of this machine`,
+        {
+          hint: 'use 127.0.0.1 (this machine only) or 0.0.0.0 (every interface), or one of its own addresses',
+          cause: error,
+        },
+      );
+    }
+    if (code === 'EACCES') {
+      throw new CanaryError('CLI_USAGE', `the exporter may not listen on port ${port}: permission denied`, {
+        hint: `ports below 1024 need privileges; use ${DEFAULT_EXPORTER_PORT} or another port above 1023`,
+        cause: error,
+      });
+    }
+    throw new CanaryError(
+      'INTERNAL',
+      `the exporter could not listen on ${host}:${port} (${code ?? String(error)})`,
+      {
+        cause: error,
+      },
+    );
   }
 
   const address = app.server.address() as AddressInfo;
