@@ -11,6 +11,8 @@ export interface LoadOutcome {
   subscriberId: string;
   outcome: Outcome | string;
   latencyMs?: number;
+  /** False when measured while the harness was overloaded: counted, but kept out of latency figures. */
+  trusted?: boolean;
 }
 
 /** What load reads from the runner's status; extra fields are ignored. */

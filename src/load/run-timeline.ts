@@ -24,6 +24,8 @@ export interface PathCounts {
   delivered: number;
   late: number;
   dropped: number;
+  /** Outcomes measured while the harness was overloaded (their latency is left out). */
+  untrusted: number;
 }
 
 /** Upper bound on stored latency samples per path; beyond it, reservoir sampling keeps a fair subset. */
@@ -49,11 +51,13 @@ export class RunTimeline {
   }
 
   record(outcome: LoadOutcome): void {
-    const counts = (this.counts[outcome.path] ??= { delivered: 0, late: 0, dropped: 0 });
+    const counts = (this.counts[outcome.path] ??= { delivered: 0, late: 0, dropped: 0, untrusted: 0 });
     if (outcome.outcome === 'delivered' || outcome.outcome === 'late' || outcome.outcome === 'dropped') {
       counts[outcome.outcome] += 1;
     }
-    if (outcome.latencyMs === undefined || outcome.outcome === 'dropped') return;
+    // Same rule as the latency SLIs: a saturated harness's timings are not the target's.
+    if (outcome.trusted === false) counts.untrusted += 1;
+    if (outcome.latencyMs === undefined || outcome.outcome === 'dropped' || outcome.trusted === false) return;
     (this.intervalLatencies[outcome.path] ??= []).push(outcome.latencyMs);
     this.windowLatencies.push(outcome.latencyMs);
     const samples = (this.latencySamples[outcome.path] ??= []);
@@ -65,7 +69,7 @@ export class RunTimeline {
     }
   }
 
-  totals(): PathCounts {
+  totals(): Omit<PathCounts, 'untrusted'> {
     const total = { delivered: 0, late: 0, dropped: 0 };
     for (const counts of Object.values(this.counts)) {
       total.delivered += counts.delivered;

@@ -130,6 +130,14 @@ export function renderHtml(report: CanaryReport): string {
     )
     .join('\n');
 
+  const untrusted = Object.values(report.totals.paths).reduce(
+    (sum, totals) => sum + (totals.untrusted ?? 0),
+    0,
+  );
+  const untrustedNote =
+    untrusted > 0
+      ? `<p class="meta">${untrusted} outcome(s) were measured while the harness was overloaded; their latency is left out.</p>`
+      : '';
   const notes: string[] = [];
   if (run.partial)
     notes.push(
@@ -169,7 +177,7 @@ ${notes.join('\n')}
 ${sloRows ? `<table><thead><tr><th>SLO</th><th>Scope</th><th>Measured</th><th>Objective</th><th>Budget left</th><th>Result</th></tr></thead><tbody>\n${sloRows}\n</tbody></table><p class="meta">Source: ${escapeXml(report.slo?.source ?? '')}</p>` : '<p class="meta">No SLOs were evaluated.</p>'}
 ${breaking}
 <h2>Delivery by path</h2>
-${pathRows ? `<table><thead><tr><th>Path</th><th>Delivered</th><th>Late</th><th>Dropped</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>max ms</th></tr></thead><tbody>\n${pathRows}\n</tbody></table>` : '<p class="meta">No deliveries were recorded.</p>'}
+${pathRows ? `<table><thead><tr><th>Path</th><th>Delivered</th><th>Late</th><th>Dropped</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>max ms</th></tr></thead><tbody>\n${pathRows}\n</tbody></table>${untrustedNote}` : '<p class="meta">No deliveries were recorded.</p>'}
 <h2>Plots</h2>
 ${cdf}
 ${latencyChart}

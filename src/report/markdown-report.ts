@@ -82,6 +82,13 @@ export function renderMarkdown(report: CanaryReport): string {
       );
     }
     lines.push('');
+    const untrusted = paths.reduce((sum, [, totals]) => sum + (totals.untrusted ?? 0), 0);
+    if (untrusted > 0) {
+      lines.push(
+        `${untrusted} outcome(s) were measured while the harness was overloaded; their latency is left out.`,
+        '',
+      );
+    }
   }
 
   if (report.breakingPoint) {

@@ -50,7 +50,9 @@ export interface PathTotals {
   delivered: number;
   late: number;
   dropped: number;
-  /** Over delivered and late outcomes, ms. */
+  /** Outcomes measured while the harness was overloaded; left out of latencyMs (as of the latency SLIs). */
+  untrusted?: number;
+  /** Over trusted delivered and late outcomes, ms. */
   latencyMs: LatencySummary | null;
 }
 

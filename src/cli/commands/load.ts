@@ -311,7 +311,8 @@ export function renderSummary(report: CanaryReport, files?: WrittenReports): str
   for (const [name, path] of Object.entries(totals.paths)) {
     const l = path.latencyMs;
     lines.push(
-      `     ${dots(name)} delivered=${path.delivered} late=${path.late} dropped=${path.dropped}  ` +
+      `     ${dots(name)} delivered=${path.delivered} late=${path.late} dropped=${path.dropped}` +
+        `${path.untrusted ? ` untrusted=${path.untrusted}` : ''}  ` +
         `p50=${ms(l?.p50)} p95=${ms(l?.p95)} p99=${ms(l?.p99)} max=${ms(l?.max)}`,
     );
   }
