@@ -91,4 +91,34 @@ describe('the exporter of a canary run on the local target', () => {
     const page = await fetch(`${url}/`);
     expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
   }, 90_000);
+  it("never shows the run's keys or mechanic tokens on any route", async () => {
+    const url = handle!.exporterUrl;
+    const environments = handle!.scheduler.environments();
+    expect(environments).toHaveLength(1);
+    const secrets = environments.flatMap((env) => [
+      env.anonKey.reveal(),
+      ...(env.serviceRoleKey ? [env.serviceRoleKey.reveal()] : []),
+      ...env.mechanics.map((mechanic) => mechanic.token.reveal()),
+    ]);
+    expect(secrets.length).toBeGreaterThanOrEqual(2);
+    for (const secret of secrets) expect(secret.length).toBeGreaterThan(20);
+
+    const outputs: Record<string, string> = {};
+    for (const route of ['/metrics', '/healthz', '/readyz', '/api/status', '/']) {
+      outputs[route] = await (await fetch(`${url}${route}`)).text();
+    }
+    const controller = new AbortController();
+    const stream = await fetch(`${url}/api/events`, { signal: controller.signal });
+    const reader = stream.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let events = '';
+    for (let i = 0; i < 20 && !events.includes('event: snapshot'); i++)
+      events += (await reader.read()).value ?? '';
+    controller.abort();
+    outputs['/api/events'] = events;
+
+    expect(outputs['/api/status']).toContain('waiver-to-mechanic');
+    for (const [route, output] of Object.entries(outputs)) {
+      for (const secret of secrets) expect(output.includes(secret), `${route} leaks a key`).toBe(false);
+    }
+  }, 60_000);
 });
