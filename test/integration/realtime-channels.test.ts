@@ -53,6 +53,12 @@ describe('Realtime channels against the real clients', () => {
     expect(v2.errors).toEqual([]);
     expect(v1.errors).toEqual([]);
     await waitFor(() => target.current.gateway.stats().channels >= 2, 'two joined channels');
+    const { metrics } = target.current.context;
+    expect((await metrics.connections.get()).values[0]?.value).toBe(
+      target.current.gateway.stats().connections,
+    );
+    expect((await metrics.channels.get()).values[0]?.value).toBe(target.current.gateway.stats().channels);
+    expect(target.current.gateway.stats()).toEqual({ connections: 2, channels: 2 });
   });
 
   it('a vsn 2.0.0 send goes out as a binary frame and reaches v2 and v1 subscribers, with self and ack honoured', async () => {
