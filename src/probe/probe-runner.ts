@@ -131,6 +131,7 @@ export class ProbeRunner {
   private readinessUntil = 0;
   private readinessTrain: Promise<void> | undefined;
   private peakConnected = 0;
+  private authReported = false;
   private roundsCompleted = 0;
   private lastRoundAt: string | null = null;
   private lastRoundSuccess: boolean | null = null;
@@ -497,6 +498,14 @@ export class ProbeRunner {
         this.metrics.joinAttempts.inc({ ...this.labels, client });
       }
       this.ledger.setStatus(running.id, change.channel, change.status, change.at);
+      if ((change.reason === 'auth' || change.reason === 'unauthorized') && !this.authReported) {
+        this.authReported = true;
+        this.logger.error('Realtime refused a subscriber: the key or the mechanic token was rejected', {
+          reason: change.reason,
+          message: change.message,
+          hint: `check that ${this.env.config.remote?.anonKeyEnv ?? 'the anon key'} and the mechanic tokens belong to this project and the tokens have not expired`,
+        });
+      }
       this.logger.debug('subscription status', {
         subscriber: running.id,
         channel: change.channel,

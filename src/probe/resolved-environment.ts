@@ -237,45 +237,56 @@ function subjectOf(token: string): string | undefined {
 }
 
 /**
- * A remote environment answers and accepts its anon key: GET <url>/auth/v1/health with the key.
- * Network failure or 5xx → TARGET_UNREACHABLE (retry later); 401/403 → the key is wrong.
+ * A remote environment answers and accepts its keys: one PostgREST read of the assignments table
+ * with the anon key (and one with the service-role key when configured). RLS may hide every row;
+ * only the status matters. Network failure or 5xx → TARGET_UNREACHABLE (retried); 401/403 → the
+ * key named by the env var is wrong for this project.
  */
-export async function checkReachable(env: ResolvedEnvironment, timeoutMs = 5000): Promise<void> {
-  const url = `${env.supabaseUrl}/auth/v1/health`;
-  let status: number;
-  try {
-    const response = await fetch(url, {
-      headers: { apikey: env.anonKey.reveal() },
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    status = response.status;
-    await response.body?.cancel().catch(() => {});
-  } catch (error) {
-    throw new CanaryError(
-      'TARGET_UNREACHABLE',
-      `environment "${env.name}": cannot reach ${env.supabaseUrl}: ${(error as Error).message}`,
-      {
-        hint: 'check remote.supabaseUrl and the network (DNS, proxy, firewall); the canary retries on its own',
-        cause: error,
-      },
-    );
-  }
-  if (status === 401 || status === 403) {
-    throw new CanaryError(
-      'TARGET_UNREACHABLE',
-      `environment "${env.name}": ${env.supabaseUrl} rejected the anon key (HTTP ${status})`,
-      {
-        hint: `check that ${env.config.remote?.anonKeyEnv ?? 'the anon key variable'} holds this project's anon key`,
-      },
-    );
-  }
-  if (status >= 500) {
-    throw new CanaryError(
-      'TARGET_UNREACHABLE',
-      `environment "${env.name}": ${env.supabaseUrl} answered HTTP ${status}`,
-      {
-        hint: 'the project may be paused or down; the canary retries on its own',
-      },
-    );
+export async function checkReachable(
+  env: ResolvedEnvironment,
+  options: { file?: string; timeoutMs?: number } = {},
+): Promise<void> {
+  const where = options.file ? ` (named in ${options.file})` : '';
+  const keys: [Secret, string][] = [[env.anonKey, env.config.remote?.anonKeyEnv ?? 'the anon key variable']];
+  if (env.serviceRoleKey)
+    keys.push([env.serviceRoleKey, env.config.remote?.serviceRoleKeyEnv ?? 'the service-role variable']);
+  const url = `${env.supabaseUrl}/rest/v1/${encodeURIComponent(env.table)}?select=id&limit=1`;
+  for (const [key, variable] of keys) {
+    let status: number;
+    try {
+      const response = await fetch(url, {
+        headers: {
+          apikey: key.reveal(),
+          authorization: `Bearer ${key.reveal()}`,
+          'accept-profile': env.schema,
+        },
+        signal: AbortSignal.timeout(options.timeoutMs ?? 5000),
+      });
+      status = response.status;
+      await response.body?.cancel().catch(() => {});
+    } catch (error) {
+      throw new CanaryError(
+        'TARGET_UNREACHABLE',
+        `environment "${env.name}": cannot reach ${env.supabaseUrl}: ${(error as Error).message}`,
+        {
+          hint: `check remote.supabaseUrl${where} and the network (DNS, proxy, firewall); the canary retries on its own`,
+          cause: error,
+        },
+      );
+    }
+    if (status === 401 || status === 403) {
+      throw new CanaryError(
+        'TARGET_UNREACHABLE',
+        `environment "${env.name}": ${env.supabaseUrl} rejected the key in ${variable} (HTTP ${status})`,
+        { hint: `set ${variable} to this project's key (Project Settings → API)${where}` },
+      );
+    }
+    if (status >= 500) {
+      throw new CanaryError(
+        'TARGET_UNREACHABLE',
+        `environment "${env.name}": ${env.supabaseUrl} answered HTTP ${status}`,
+        { hint: 'the project may be paused or down; the canary retries on its own' },
+      );
+    }
   }
 }

@@ -5,7 +5,7 @@
  * fix itself) stops only that environment. stop() stops scheduling, lets in-flight rounds reach
  * their deadline, drains every runner and closes the environments.
  */
-import { probesFor, type CanaryConfig, type EnvironmentConfig, type ProbeSpec } from '../config/index.js';
+import type { CanaryConfig, EnvironmentConfig, ProbeSpec } from '../config/index.js';
 import type { CanaryMetrics } from '../metrics/index.js';
 import { isCanaryError, silentLogger, sleep, systemClock, type Clock, type Logger } from '../shared/index.js';
 import type { OutcomeRecord } from './event-ledger.js';
@@ -146,7 +146,9 @@ export class Scheduler {
           file: this.options.config.sources.environments[run.config.name],
           logger: log,
         });
-        if (run.env.kind === 'remote') await checkReachable(run.env);
+        if (run.env.kind === 'remote') {
+          await checkReachable(run.env, { file: this.options.config.sources.environments[run.config.name] });
+        }
         break;
       } catch (error) {
         await run.env?.close().catch(() => {});
@@ -173,7 +175,9 @@ export class Scheduler {
     }
     const env = run.env;
     if (!env || this.stopped) return;
-    const probes = probesFor({ probes: this.options.config.probes } as CanaryConfig, env.name);
+    const probes = this.options.config.probes.filter(
+      (p) => p.envs === undefined || p.envs.includes(env.name),
+    );
     for (const probe of probes) {
       const runner = new ProbeRunner({
         env,

@@ -210,7 +210,9 @@ describe('canary run', () => {
     }
   }, 120_000);
 
-  it('keeps healthy environments running when one lacks a secret and another is unreachable', async () => {
+  it('keeps healthy environments running when one lacks a secret, one is unreachable and one has a wrong key', async () => {
+    const remote = await startTarget({});
+    targets.push(remote);
     const dir = tempDir();
     const config = writeConfig(
       dir,
@@ -229,11 +231,22 @@ describe('canary run', () => {
         '      supabaseUrl: http://127.0.0.1:9',
         '      anonKeyEnv: CANARY_TEST_ANON',
         '    mechanics: { from: env, tokensEnv: [CANARY_TEST_ANON] }',
+        '  - name: wrongkey',
+        '    remote:',
+        `      supabaseUrl: ${remote.url}`,
+        '      anonKeyEnv: CANARY_TEST_WRONG_ANON',
+        '    mechanics: { from: env, tokensEnv: [CANARY_TEST_WRONG_ANON] }',
         FAST_PROBE,
       ].join('\n'),
     );
+    // A well-formed key whose signature this project does not accept.
+    const genuine = await remote.mintToken('00000000-0000-4000-8000-000000000001', {
+      claims: { role: 'anon' },
+    });
+    const tampered = genuine.slice(0, -4) + (genuine.endsWith('AAAA') ? 'BBBB' : 'AAAA');
     const run = runCli(['--config', config, '--duration', '12s', '--port', '0'], {
       CANARY_TEST_ANON: 'x.y.z',
+      CANARY_TEST_WRONG_ANON: tampered,
     });
     const url = await run.exporterUrl();
     let metrics = '';
@@ -254,6 +267,9 @@ describe('canary run', () => {
     expect(output).toContain('TARGET_UNREACHABLE');
     expect(output).toMatch(/"env":"down"/);
     expect(output).toMatch(/retrying in \d+ s/);
+    expect(output).toContain('rejected the key in CANARY_TEST_WRONG_ANON (HTTP 401)');
+    expect(output).toContain(`set CANARY_TEST_WRONG_ANON to this project's key`);
+    expect(output).not.toContain(tampered);
   }, 120_000);
 
   it('rejects a mistyped config key with the file, the key and a suggestion, before starting anything', async () => {
