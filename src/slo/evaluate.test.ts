@@ -46,6 +46,7 @@ function filledRegistry() {
   for (let i = 0; i < 60; i++) metrics.timeToSubscribed.observe(client, i < 57 ? 0.2 : 7);
   metrics.subscriptionTransitions.inc({ ...client, status: 'SUBSCRIBED' }, 60);
   metrics.connectionsPeak.set({ env: 'local' }, 60);
+  metrics.connectionLimit.set({ env: 'local' }, 200);
   return registry;
 }
 
@@ -72,7 +73,15 @@ describe('SLO evaluator', () => {
     );
     expect(byName('delivery', 'broadcast')).toMatchObject({ good: 99, total: 100, status: 'met' });
     expect(byName('subscribe')).toMatchObject({ good: 57, total: 60, status: 'met' });
-    expect(byName('headroom')).toMatchObject({ peakSubscribers: 60, minSubscribers: 50, status: 'met' });
+    expect(byName('headroom')).toMatchObject({
+      peakSubscribers: 60,
+      minSubscribers: 50,
+      planLimit: 200,
+      status: 'met',
+    });
+    expect(byName('headroom')?.summary).toContain(
+      'peak 60 concurrent subscribers (need ≥ 50, plan limit 200)',
+    );
     expect(byName('polling-only')).toMatchObject({ status: 'no_data', ratio: null });
     expect(verdict.status).toBe('breached');
   });

@@ -32,6 +32,8 @@ export interface SloResult {
   /** Headroom only. */
   peakSubscribers?: number;
   minSubscribers?: number;
+  /** The environment's plan connection limit, when the run exported it. */
+  planLimit?: number;
   joinSuccessRequired?: number;
 }
 
@@ -72,13 +74,15 @@ function scopeText(env: string | undefined, path: string | undefined): string {
 async function evaluateOne(slo: Slo, source: SliSource, scope: SliScope): Promise<SloResult[]> {
   const selectors = sliSelectors(slo, scope);
   const by = selectors.groupBy;
-  const [totals, goods, peaks] = await Promise.all([
+  const [totals, goods, peaks, limits] = await Promise.all([
     source.sum(selectors.total, by),
     source.sum(selectors.good, by),
     selectors.peak ? source.max(selectors.peak, ['env']) : Promise.resolve<SeriesValue[]>([]),
+    selectors.planLimit ? source.max(selectors.planLimit, ['env']) : Promise.resolve<SeriesValue[]>([]),
   ]);
   const goodByKey = new Map(goods.map((sample) => [key(sample.labels, by), sample.value]));
   const peakByEnv = new Map(peaks.map((sample) => [sample.labels.env ?? '', sample.value]));
+  const limitByEnv = new Map(limits.map((sample) => [sample.labels.env ?? '', sample.value]));
   const kind = sliKind(slo);
   const common = {
     slo: slo.name,
@@ -134,10 +138,13 @@ async function evaluateOne(slo: Slo, source: SliSource, scope: SliScope): Promis
         result.peakSubscribers = peak;
         result.minSubscribers = slo.sli.headroom.minSubscribers;
         result.joinSuccessRequired = required;
+        const planLimit = limitByEnv.get(env ?? '');
+        if (planLimit !== undefined) result.planLimit = planLimit;
         result.status = enough && joinsOk ? 'met' : 'breached';
         result.budgetRemaining = 1 - (1 - ratio) / (1 - required);
         result.summary =
-          `peak ${fmt(peak)} concurrent subscribers (need ≥ ${slo.sli.headroom.minSubscribers}), ` +
+          `peak ${fmt(peak)} concurrent subscribers (need ≥ ${slo.sli.headroom.minSubscribers}` +
+          `${planLimit !== undefined ? `, plan limit ${fmt(planLimit)}` : ''}), ` +
           `join success ${percent(ratio)} (${fmt(good)}/${fmt(total)}, need ≥ ${percent(required)})${where}`;
       }
       return result;

@@ -29,6 +29,8 @@ export interface SliSelectors {
   groupBy: readonly ('env' | 'path')[];
   /** Headroom only: the peak of concurrently SUBSCRIBED subscribers. */
   peak?: SeriesSelector;
+  /** Headroom only: the plan's configured connection limit, to compare the peak with. */
+  planLimit?: SeriesSelector;
 }
 
 /** Placeholder for the rate window in `sliQueries`; `withWindow` fills it. */
@@ -90,6 +92,7 @@ export function sliSelectors(slo: Slo, scope: SliScope = {}): SliSelectors {
     total,
     groupBy,
     peak: { metric: catalog.connectionsPeak.name, matchers: envOnly },
+    planLimit: { metric: catalog.connectionLimit.name, matchers: envOnly },
   };
 }
 
