@@ -112,7 +112,21 @@ function errorText(error: unknown): string {
   return String(error);
 }
 
+function isHttpUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
 function validate(config: PublisherConfig): void {
+  if (!isHttpUrl(config.supabaseUrl)) {
+    throw new CanaryError('CONFIG_INVALID', `supabaseUrl "${config.supabaseUrl}" is not an http(s) URL`, {
+      hint: 'use the project URL, e.g. https://<ref>.supabase.co or http://127.0.0.1:54321',
+    });
+  }
   if (config.mode === 'direct' && !config.serviceRoleKey) {
     throw new CanaryError('CONFIG_INVALID', 'the direct publisher needs the service-role key', {
       hint: 'set serviceRoleKey (by env var name) in the environment, or publish through the app with mode app_endpoint',
@@ -124,11 +138,9 @@ function validate(config: PublisherConfig): void {
         hint: 'set waiverUrl, e.g. https://app.example.com/api/waiver, or use mode direct',
       });
     }
-    try {
-      new URL(config.waiverUrl);
-    } catch {
-      throw new CanaryError('CONFIG_INVALID', `waiverUrl "${config.waiverUrl}" is not a URL`, {
-        hint: 'give an absolute http(s) URL such as http://127.0.0.1:54321/api/waiver',
+    if (!isHttpUrl(config.waiverUrl)) {
+      throw new CanaryError('CONFIG_INVALID', `waiverUrl "${config.waiverUrl}" is not an http(s) URL`, {
+        hint: 'give an absolute URL such as http://127.0.0.1:54321/api/waiver',
       });
     }
   }

@@ -212,5 +212,9 @@ describe('publisher', () => {
     expect(isCanaryError(noServiceKey) && noServiceKey.hint).toMatch(/serviceRoleKey/);
     const noWaiver = attempt({ mode: 'app_endpoint', waiverUrl: undefined });
     expect(isCanaryError(noWaiver) && noWaiver.hint).toMatch(/waiverUrl/);
+    const badWaiver = attempt({ mode: 'app_endpoint', waiverUrl: 'api/waiver' });
+    expect(isCanaryError(badWaiver) && badWaiver.message).toMatch(/not an http\(s\) URL/);
+    const badProject = attempt({ supabaseUrl: 'localhost:54321' });
+    expect(isCanaryError(badProject) && badProject.hint).toMatch(/project URL/);
   });
 });
