@@ -66,7 +66,7 @@ describe.skipIf(!promtool)('promtool', () => {
       },
     );
     expect(result.stdout.match(/SUCCESS/g)).toHaveLength(promtoolTests.length);
-  }, 120_000);
+  }, 240_000);
 });
 
 describe('the promtool unit tests', () => {
@@ -131,7 +131,7 @@ describe('canary generate', () => {
   it('--check passes on the committed files', async () => {
     const { stdout } = await run(process.execPath, [...cli, '--check'], { cwd: root });
     expect(stdout).toMatch(/generated files are up to date \(\d+ checked\)/);
-  }, 60_000);
+  }, 120_000);
 
   it('--check exits 1 and names every file that differs, is missing or is stale', async () => {
     const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'canary-generate-'));
@@ -159,7 +159,7 @@ describe('canary generate', () => {
     } finally {
       fs.rmSync(copy, { recursive: true, force: true });
     }
-  }, 90_000);
+  }, 180_000);
 
   it('follows a metric renamed in the catalogue', () => {
     const renamed = {
