@@ -208,6 +208,35 @@ describe('canary audit against the local target', () => {
     expect(result.fix).toContain('create policy');
   });
 
+  it('judges the realtime policy on a synthetic new assignment when the table is empty', async () => {
+    const saved = await target.current.db.adminPool.query(
+      `delete from session_assignments returning session_id, status`,
+    );
+    try {
+      expect((await statusOf('rls.realtime_select_policy')).evidence).toContain(
+        'a new queued assignment is visible via',
+      );
+      const broken = await withBroken(
+        async () => {
+          await target.current.faults.update({ realtimeSelectPolicyMissing: true });
+        },
+        async () => {
+          await target.current.faults.update({ realtimeSelectPolicyMissing: false });
+        },
+        'rls.realtime_select_policy',
+      );
+      expect(broken.status).toBe('fail');
+      expect(broken.evidence).toContain('no SELECT policy admits a new queued assignment');
+    } finally {
+      for (const row of saved.rows as { session_id: string; status: string }[]) {
+        await target.current.db.adminPool.query(
+          `insert into session_assignments (session_id, status) values ($1, $2)`,
+          [row.session_id, row.status],
+        );
+      }
+    }
+  });
+
   it('warns on realtime.replica_identity when it is not FULL', async () => {
     const result = await withBroken(
       () => sql(`alter table session_assignments replica identity default`),

@@ -3,6 +3,7 @@
  * SELECT policy, REPLICA IDENTITY FULL, the supabase_realtime publication, logical WAL, the
  * replication slot and its lag — the seed's "RLS Policy Audit" and "Realtime Configuration".
  */
+import { randomUUID } from 'node:crypto';
 import { qualified, type AuditCheck, type AuditContext } from './audit-check.js';
 import { REALTIME_PUBLICATION_NAME } from './expected-schema.js';
 
@@ -74,11 +75,25 @@ export const realtimeSelectPolicy: AuditCheck = {
         fix,
       };
     }
-    const functional = await visibleToAMechanic(ctx);
+    const functional = await visibleToAMechanic(ctx, selectPolicies);
     if (functional.kind === 'unverifiable') {
       return {
+        status: 'warn',
+        evidence: `SELECT policies for authenticated: ${selectPolicies.map((p) => `"${p.name}"`).join(', ')}, but ${functional.why}, so whether they let mechanics see new assignments is unverified`,
+        fix: 'Audit again once a mechanic exists, or check the policy text: it must let every mechanic see new queued assignments.',
+      };
+    }
+    if (functional.kind === 'synthetic') {
+      if (functional.admitting.length === 0) {
+        return {
+          status: 'fail',
+          evidence: `as mechanic ${functional.mechanicId} (role authenticated) no SELECT policy admits a new queued assignment (checked: ${selectPolicies.map((p) => `"${p.name}"`).join(', ')}): postgres_changes INSERT events will not reach mechanics`,
+          fix,
+        };
+      }
+      return {
         status: 'pass',
-        evidence: `SELECT policies for authenticated: ${selectPolicies.map((p) => `"${p.name}"`).join(', ')} (${functional.why}; not verified with a mechanic's claims)`,
+        evidence: `as mechanic ${functional.mechanicId} a new queued assignment is visible via ${functional.admitting.map((name) => `"${name}"`).join(', ')}`,
       };
     }
     if (functional.visible === 0) {
@@ -104,10 +119,15 @@ export const realtimeSelectPolicy: AuditCheck = {
 
 type Visibility =
   | { kind: 'measured'; mechanicId: string; visible: number; total: number }
+  | { kind: 'synthetic'; mechanicId: string; admitting: string[] }
   | { kind: 'unverifiable'; why: string };
 
-/** Count rows visible under a real mechanic's claims, inside a read-only transaction rolled back. */
-async function visibleToAMechanic(ctx: AuditContext): Promise<Visibility> {
+/**
+ * Under a real mechanic's claims, inside a read-only transaction that is rolled back: count the
+ * visible rows, or — with no rows to count — evaluate each policy's USING expression against a
+ * synthetic new queued assignment (the row a postgres_changes INSERT event is about).
+ */
+async function visibleToAMechanic(ctx: AuditContext, policies: readonly PolicyRow[]): Promise<Visibility> {
   const mechanics = await ctx.client
     .query<{ id: string }>(`select id::text from public.mechanics order by created_at limit 1`)
     .catch(() => null);
@@ -115,13 +135,35 @@ async function visibleToAMechanic(ctx: AuditContext): Promise<Visibility> {
   if (!mechanicId) return { kind: 'unverifiable', why: 'no mechanics rows to test with' };
   const total = await ctx.client.query<{ n: string }>(`select count(*) as n from ${quoteQualified(ctx)}`);
   const totalRows = Number(total.rows[0]?.n ?? 0);
-  if (totalRows === 0) return { kind: 'unverifiable', why: 'no assignments to test visibility on' };
   await ctx.client.query('begin read only');
   try {
     await ctx.client.query('set local role authenticated');
     await ctx.client.query(`select set_config('request.jwt.claims', $1, true)`, [
       JSON.stringify({ sub: mechanicId, role: 'authenticated', aud: 'authenticated' }),
     ]);
+    if (totalRows === 0) {
+      const admitting: string[] = [];
+      const row = JSON.stringify({
+        id: randomUUID(),
+        session_id: randomUUID(),
+        status: 'queued',
+        metadata: {},
+      });
+      for (const policy of policies) {
+        if (!policy.qual) {
+          admitting.push(policy.name);
+          continue;
+        }
+        // The expression is the database's own deparsed policy text; the row alias carries the
+        // table's name so its column references resolve.
+        const result = await ctx.client.query<{ visible: boolean | null }>(
+          `select (${policy.qual}) as visible from jsonb_populate_record(null::${quoteQualified(ctx)}, $1::jsonb) as "${ctx.table.replaceAll('"', '""')}"`,
+          [row],
+        );
+        if (result.rows[0]?.visible === true) admitting.push(policy.name);
+      }
+      return { kind: 'synthetic', mechanicId, admitting };
+    }
     const visible = await ctx.client.query<{ n: string }>(`select count(*) as n from ${quoteQualified(ctx)}`);
     return { kind: 'measured', mechanicId, visible: Number(visible.rows[0]?.n ?? 0), total: totalRows };
   } catch (error) {
