@@ -66,8 +66,9 @@ export interface Publisher {
 }
 
 const ENDPOINT_TIMEOUT_MS = 15_000;
-const CLEANUP_BATCH = 200;
-const CLEANUP_MAX_BATCHES = 50;
+// Ids travel in the query string (`id=in.(…)`); 100 uuids keep it near 4 KB, under gateway URL limits.
+const CLEANUP_BATCH = 100;
+const CLEANUP_MAX_BATCHES = 100;
 
 interface AssignmentMetadata {
   synthetic: true;
