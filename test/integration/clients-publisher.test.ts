@@ -160,6 +160,24 @@ describe('publisher', () => {
     expect(sessions.map((row) => row.id)).toEqual([oldReal.sessionId]);
   });
 
+  it('cleanup works through more synthetic rows than one batch holds', async () => {
+    const pool = target.current.db.adminPool;
+    // 250 old synthetic assignments, each with its own session, in two statements.
+    await pool.query(
+      `with sessions as (
+         insert into public.sessions (type) select 'free' from generate_series(1, 250) returning id
+       )
+       insert into public.session_assignments (session_id, status, created_at, metadata)
+       select id, 'queued', now() - interval '3 hours', '{"synthetic": true, "probe": "bulk"}'::jsonb from sessions`,
+    );
+    const removed = await publisher().cleanup(3_600_000);
+    expect(removed).toBeGreaterThanOrEqual(250);
+    const { rows } = await pool.query<{ count: string }>(
+      `select count(*) from public.session_assignments where metadata->>'probe' = 'bulk'`,
+    );
+    expect(Number(rows[0]?.count)).toBe(0);
+  });
+
   it('never puts a key or token in an error message', async () => {
     const forgedServiceKey = await target.current.mintToken(randomUUID(), {
       claims: { role: 'service_role' },
