@@ -24,12 +24,14 @@ export interface ProbeDiffOptions {
   logger?: Logger;
   /** Stops publishing early (Ctrl-C); outcomes are still drained. */
   signal?: AbortSignal;
+  /** Record into these instruments (e.g. ones an exporter serves, so Prometheus sees the run too). */
+  instruments?: ReturnType<typeof createMetrics>;
 }
 
 export async function diffByProbing(options: ProbeDiffOptions): Promise<DiffReport> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? silentLogger;
-  const { registry, metrics } = createMetrics();
+  const { registry, metrics } = options.instruments ?? createMetrics();
   const outcomes: OutcomeSample[] = [];
   const runners = [options.baseline, options.suspect].map(
     (env) =>
@@ -90,7 +92,8 @@ export interface PrometheusDiffOptions {
   url: string;
   baseline: string;
   suspect: string;
-  rangeSeconds: number;
+  /** Look back this far; omitted = the counters' values as they stand (since each process started). */
+  rangeSeconds?: number;
   end?: Date;
   noiseBand?: NoiseBand;
 }
@@ -98,7 +101,7 @@ export interface PrometheusDiffOptions {
 export async function diffFromPrometheus(options: PrometheusDiffOptions): Promise<DiffReport> {
   const source = prometheusSource({
     url: options.url,
-    rangeSeconds: options.rangeSeconds,
+    ...(options.rangeSeconds === undefined ? {} : { rangeSeconds: options.rangeSeconds }),
     ...(options.end ? { end: options.end } : {}),
   });
   const baseline = await collectEvidence(source, options.baseline);
@@ -106,7 +109,7 @@ export async function diffFromPrometheus(options: PrometheusDiffOptions): Promis
   return {
     version: 'canary.diff/v1',
     generatedAt: new Date().toISOString(),
-    method: `Prometheus ${options.url}, last ${options.rangeSeconds} s (latency percentiles interpolated from histogram buckets)`,
+    method: `Prometheus ${options.url}, ${options.rangeSeconds === undefined ? 'totals so far' : `last ${options.rangeSeconds} s`} (latency percentiles interpolated from histogram buckets)`,
     baseline,
     suspect,
     ranking: rankCauses(baseline, suspect, options.noiseBand ?? DEFAULT_NOISE_BAND),
