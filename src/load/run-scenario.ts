@@ -314,6 +314,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<LoadRunR
       const errorsBefore = await errorsByReason(metrics, env.name, probe.name);
       let previousErrors = errorsBefore;
       let lastGoodConnected = 0;
+      const settleMs = Math.max(3 * scenario.hold, 10_000);
       for (const level of levels) {
         currentLevel = level;
         if (overBudget(level)) {
@@ -354,7 +355,14 @@ export async function runScenario(options: RunScenarioOptions): Promise<LoadRunR
           }
           sampleIfDue();
           progress('running');
-          if (subscribersSet >= level && elapsed() >= holdUntil) break;
+          if (subscribersSet >= level && elapsed() >= holdUntil) {
+            // Joins still completing, nothing refused: give the level time to settle before judging
+            // it, so a slow machine is not mistaken for a limit.
+            const settled = runner.connectedCount() >= Math.floor(level * scenario.minConnectedRatio);
+            if (settled || elapsed() >= holdUntil + settleMs) break;
+            const refusals = diffCounts(await errorsByReason(metrics, env.name, probe.name), previousErrors);
+            if ((refusals.connection_limit ?? 0) > 0 || (refusals.rate_limit ?? 0) > 0) break;
+          }
           await sleep(tickMs, options.signal);
         }
         if (stop) {

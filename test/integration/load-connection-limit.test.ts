@@ -1,10 +1,17 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { CanaryReport } from '../../src/report/index.js';
-import { readJson, runCli, tempDir, writeLocalConfig, writeYaml } from './load-support.js';
+import {
+  readJson,
+  runCli,
+  SHARED_MACHINE_HARNESS,
+  tempDir,
+  writeLocalConfig,
+  writeYaml,
+} from './load-support.js';
 
 /** A quick discovery: 100 subscribers, then 20 more per 1.5 s level. No waivers: only connections count here. */
-function discoveryScenario(dir: string, harness: string[] = []): string {
+function discoveryScenario(dir: string, harness: Record<string, unknown>): string {
   return writeYaml(dir, 'discovery.yaml', [
     'version: canary.scenario/v1',
     'name: discovery',
@@ -12,19 +19,19 @@ function discoveryScenario(dir: string, harness: string[] = []): string {
     'executor: connection-limit',
     'start: 100',
     'step: 20',
-    'hold: 1500ms',
+    'hold: 2s',
     'max: 500',
     'rate: 0',
     'spawnRate: 100',
     'paths: [postgres_changes, broadcast]',
     'maxDuration: 2m',
-    ...harness,
+    `harness: ${JSON.stringify({ ...SHARED_MACHINE_HARNESS, ...harness })}`,
   ]);
 }
 
 async function discover(options: {
   cap: number;
-  harness?: string[];
+  harness?: Record<string, unknown>;
 }): Promise<{ code: number | null; report: CanaryReport; stdout: string }> {
   const dir = tempDir('connection-limit');
   const config = writeLocalConfig(dir, {
@@ -37,7 +44,7 @@ async function discover(options: {
   const out = path.join(dir, 'out');
   const result = await runCli([
     'load',
-    discoveryScenario(dir, options.harness),
+    discoveryScenario(dir, options.harness ?? {}),
     '--env',
     'local',
     '--config',
@@ -66,12 +73,12 @@ describe('connection-limit discovery', () => {
     expect(stdout).toMatch(
       /breaking point \.+: \d+ subscribers \(level \d+\), cause plan_cap, plan limit 300/,
     );
-  });
+  }, 180_000);
 
   it('names the harness when the cap is lifted and the harness subscriber budget is the limit', async () => {
     const { code, report, stdout } = await discover({
       cap: 5000,
-      harness: ['harness: { maxSubscribers: 150 }'],
+      harness: { maxSubscribers: 150 },
     });
     expect(code, stdout).toBe(2);
     expect(report.breakingPoint).toMatchObject({ cause: 'harness', level: 160 });
@@ -79,13 +86,13 @@ describe('connection-limit discovery', () => {
     expect(report.breakingPoint?.subscribers).toBeLessThanOrEqual(150);
     expect(report.breakingPoint?.detail).toContain('subscriber budget');
     expect(report.run).toMatchObject({ status: 'run_failed', failure: { code: 'HARNESS_OVERLOADED' } });
-  });
+  }, 180_000);
 
   it('names the harness when it is overloaded, before blaming the target', async () => {
-    const { code, report } = await discover({ cap: 5000, harness: ['harness: { forceOverloaded: true }'] });
+    const { code, report } = await discover({ cap: 5000, harness: { forceOverloaded: true } });
     expect(code).toBe(2);
     expect(report.breakingPoint).toMatchObject({ cause: 'harness', level: 100 });
     expect(report.breakingPoint?.detail).toContain('harness overloaded');
     expect(report.run.failure?.code).toBe('HARNESS_OVERLOADED');
-  });
+  }, 180_000);
 });

@@ -10,6 +10,7 @@ import { createMetrics } from '../../src/metrics/index.js';
 import { resolveEnvironment, type ResolvedEnvironment } from '../../src/probe/index.js';
 import { isCanaryError } from '../../src/shared/index.js';
 import { startTarget, type LocalTarget } from '../../src/target/index.js';
+import { SHARED_MACHINE_HARNESS } from './load-support.js';
 
 describe('load against a remote environment', () => {
   let target: LocalTarget | undefined;
@@ -49,6 +50,7 @@ describe('load against a remote environment', () => {
       paths: ['postgres_changes', 'broadcast'],
       lateAfter: '1s',
       deadline: '3s',
+      harness: SHARED_MACHINE_HARNESS,
     });
     const probe = probeSchema.parse({ name: 'remote-probe', paths: ['postgres_changes', 'broadcast'] });
 
@@ -70,5 +72,5 @@ describe('load against a remote environment', () => {
     expect(result.published).toBeGreaterThanOrEqual(6);
     expect(result.published).toBeLessThanOrEqual(11);
     expect(result.paths.broadcast?.delivered).toBeGreaterThan(0);
-  }, 60_000);
+  }, 120_000);
 });

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { CanaryReport } from '../../src/report/index.js';
-import { readJson, runCli, tempDir, writeLocalConfig } from './load-support.js';
+import { readJson, runCli, smokeScenario, tempDir, writeLocalConfig } from './load-support.js';
 
 describe('canary load with an injected fault', () => {
   it('exits 1 when a 1.5 s postgres_changes delay breaks the latency SLO, and JUnit names the measured value', async () => {
@@ -11,7 +11,7 @@ describe('canary load with an injected fault', () => {
     const config = writeLocalConfig(dir, { faults: { postgresChanges: { delayMs: 1500 } } });
     const result = await runCli([
       'load',
-      'scenarios/smoke.yaml',
+      smokeScenario(dir),
       '--env',
       'local',
       '--config',
@@ -38,5 +38,5 @@ describe('canary load with an injected fault', () => {
     );
     expect(junit).toContain('failures="1" errors="0"');
     expect(fs.readFileSync(path.join(out, 'summary.md'), 'utf8')).toContain('❌ **SLO breached** (exit 1)');
-  });
+  }, 180_000);
 });

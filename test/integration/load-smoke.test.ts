@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { CanaryReport } from '../../src/report/index.js';
-import { readJson, runCli, tempDir, writeLocalConfig, writeYaml } from './load-support.js';
+import { readJson, runCli, smokeScenario, tempDir, writeLocalConfig, writeYaml } from './load-support.js';
 
 describe('canary load smoke', () => {
   it('passes the smoke scenario on the local target and writes JUnit, JSON, Markdown and HTML', async () => {
@@ -10,7 +10,7 @@ describe('canary load smoke', () => {
     const out = path.join(dir, 'out');
     const result = await runCli([
       'load',
-      'scenarios/smoke.yaml',
+      smokeScenario(dir),
       '--env',
       'local',
       '--config',
@@ -38,7 +38,7 @@ describe('canary load smoke', () => {
     expect(junit).toContain('failures="0" errors="0"');
     expect(fs.readFileSync(path.join(out, 'summary.md'), 'utf8')).toContain('✅ **Passed**');
     expect(fs.readFileSync(path.join(out, 'report.html'), 'utf8')).toContain('<svg');
-  });
+  }, 180_000);
 
   it('exits 2 on a bad scenario file, naming the key, and still writes a report that says why', async () => {
     const dir = tempDir('bad-scenario');

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parse, stringify } from 'yaml';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -103,4 +104,24 @@ export function writeYaml(dir: string, name: string, lines: string[]): string {
 
 export function readJson<T>(file: string): T {
   return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+}
+
+/**
+ * Harness-overload thresholds for tests that are not about the harness. The suite shares a small
+ * machine with other work, and the local target runs inside the harness process, so event-loop lag
+ * there says nothing about the code under test; the harness verdicts have their own tests.
+ */
+export const SHARED_MACHINE_HARNESS = { eventLoopLagP99Ms: 2000, cpuRatio: 8 } as const;
+
+/** scenarios/smoke.yaml as shipped, except the harness thresholds above (and an absolute SLO path). */
+export function smokeScenario(dir: string): string {
+  const scenario = parse(fs.readFileSync(path.join(repoRoot, 'scenarios/smoke.yaml'), 'utf8')) as {
+    harness?: Record<string, unknown>;
+    thresholds: { slos: string };
+  };
+  scenario.harness = { ...scenario.harness, ...SHARED_MACHINE_HARNESS };
+  scenario.thresholds.slos = path.join(repoRoot, 'scenarios', scenario.thresholds.slos);
+  const file = path.join(dir, 'smoke.yaml');
+  fs.writeFileSync(file, stringify(scenario));
+  return file;
 }

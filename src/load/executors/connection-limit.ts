@@ -138,10 +138,11 @@ export function judgeLevel(
     const reasons = Object.entries(newErrors)
       .map(([reason, count]) => `${reason}×${count}`)
       .join(', ');
+    // Nothing refused outright: the target accepts joins more slowly than the level asks for.
     return {
       broken: true,
-      cause: 'plan_cap',
-      detail: `only ${connected} of ${level} subscribers reached SUBSCRIBED${reasons ? ` (${reasons})` : ''}`,
+      cause: 'join_rate',
+      detail: `only ${connected} of ${level} subscribers reached SUBSCRIBED, joins too slow${reasons ? ` (${reasons})` : ''}`,
     };
   }
   if (observation.latencyP95Ms !== undefined && observation.latencyP95Ms > limits.latencyP95Ms) {
