@@ -184,9 +184,23 @@ describe.skipIf(skipWithoutPrometheus)('dashboards and rules on a real probe run
     expect(withData).toBeGreaterThanOrEqual(panelQueries.filter((p) => p.query.expect === 'data').length);
   }, 120_000);
 
+  /**
+   * Series the query returns, asked the way Grafana asks (a range query over the last minute at a
+   * 5 s step) and as an instant query; an error from either comes back as its message.
+   */
   async function runQuery(query: QuerySpec): Promise<number | string> {
+    const expr = substitute(query.expr);
+    const end = Math.floor(Date.now() / 1000);
     try {
-      return (await (prometheus as RunningPrometheus).query(substitute(query.expr))).length;
+      const instant = await (prometheus as RunningPrometheus).query(expr);
+      const range = (await (prometheus as RunningPrometheus).api('query_range', {
+        query: expr,
+        start: String(end - 60),
+        end: String(end),
+        step: '5',
+      })) as { resultType: string; result: unknown[] };
+      if (range.resultType !== 'matrix') return `range query returned a ${range.resultType}`;
+      return Math.min(instant.length, range.result.length);
     } catch (error) {
       return error instanceof Error ? error.message : String(error);
     }
