@@ -98,7 +98,7 @@ export class LeanSubscriber implements Subscriber {
   private readonly reconnectDelaysMs: readonly number[];
   private readonly rejoinDelaysMs: readonly number[];
   private readonly joinTimeoutMs: number;
-  private readonly endpoint: string;
+  private readonly endpoint: URL;
   private readonly broadcastEventLower: string;
   private readonly channels: LeanChannel[] = [];
   private socket: OwnedSocket | null = null;
@@ -680,15 +680,19 @@ export function realtimeEndpoint(supabaseUrl: string, anonKey: string, vsn: Phoe
   return url.toString();
 }
 
-/** Thousands of subscribers share a few endpoints; one string each instead of one per subscriber. */
-const endpoints = new Map<string, string>();
+/**
+ * Thousands of subscribers share a few endpoints. `ws` keeps `url.href` of the URL it is given, and
+ * a URL object hands out its one stored string, so sharing the object keeps one copy in memory
+ * (a string address would be re-parsed into a fresh ~300-byte string per socket). Never mutated.
+ */
+const endpoints = new Map<string, URL>();
 const MAX_SHARED_ENDPOINTS = 32;
 
-function sharedEndpoint(supabaseUrl: string, anonKey: string, vsn: PhoenixVsn): string {
+function sharedEndpoint(supabaseUrl: string, anonKey: string, vsn: PhoenixVsn): URL {
   const key = `${vsn} ${supabaseUrl} ${anonKey}`;
   let endpoint = endpoints.get(key);
   if (endpoint === undefined) {
-    endpoint = realtimeEndpoint(supabaseUrl, anonKey, vsn);
+    endpoint = new URL(realtimeEndpoint(supabaseUrl, anonKey, vsn));
     if (endpoints.size >= MAX_SHARED_ENDPOINTS) endpoints.clear();
     endpoints.set(key, endpoint);
   }
