@@ -109,7 +109,7 @@ describe('canary run', () => {
     const dir = tempDir();
     const config = writeConfig(
       dir,
-      `version: canary/v1\nenvironments:\n  - name: local\n    local: {}\n${FAST_PROBE}\n`,
+      `version: canary/v1\nenvironments:\n  - name: local\n    local: {}\n${FAST_PROBE}\nsloFiles: [${path.join(repoRoot, 'slos/delivery.yaml')}]\n`,
     );
     const run = runCli(['--config', config, '--duration', '20s', '--port', '0', '--summary-every', '5s']);
     const url = await run.exporterUrl();
@@ -130,8 +130,17 @@ describe('canary run', () => {
       sampleSum(metrics, 'canary_delivery_latency_seconds_count', { path: 'broadcast' }),
     ).toBeGreaterThan(0);
     expect(sampleSum(metrics, 'canary_subscribers_connected', { env: 'local' })).toBe(2);
-    const status = (await (await fetch(`${url}/api/status`)).json()) as { environments: { name: string }[] };
+    let status = { environments: [] as { name: string; probes: { slos: { name: string }[] }[] }[] };
+    for (let i = 0; i < 40; i++) {
+      status = (await (await fetch(`${url}/api/status`)).json()) as typeof status;
+      if ((status.environments[0]?.probes[0]?.slos.length ?? 0) > 0) break;
+      await sleep(500);
+    }
     expect(status.environments.map((e) => e.name)).toEqual(['local']);
+    // SLOs from the config are judged live on the run's own metrics.
+    expect(status.environments[0]?.probes[0]?.slos.map((s) => s.name)).toContain(
+      'delivery-latency (broadcast)',
+    );
     expect(await run.exit).toBe(0);
     expect(run.output()).toContain('local/fast:');
     expect(run.output()).toMatch(/postgres_changes\s+p50\s+\d+ms/);

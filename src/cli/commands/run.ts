@@ -19,8 +19,10 @@ import {
   createStatusHub,
   startExporter,
   type ProbeStatusView,
+  type SloState,
   type StatusSnapshot,
 } from '../../server/index.js';
+import { evaluateSlos, loadSloFile, registrySource, type Slo } from '../../slo/index.js';
 import {
   CanaryError,
   createLogger,
@@ -141,6 +143,8 @@ export async function startRun(flags: RunFlags, options: { logger?: Logger } = {
   const logger = options.logger ?? createLogger({ level });
   const config = loadCanaryConfig(flags.config, { localFaultsSchema: faultSettingsSchema });
   const environments = selectEnvironments(config, flags.env);
+  // SLO files are validated up front, like the config: a typo stops the run before it starts.
+  const slos: Slo[] = config.sloFiles.flatMap((file) => loadSloFile(file).slos);
   const port = flags.port === undefined ? config.server.port : Number(flags.port);
   if (!Number.isInteger(port) || port < 0 || port > 65_535) {
     throw new CanaryError('CLI_USAGE', `--port ${flags.port} is not a port`, {
@@ -188,8 +192,33 @@ export async function startRun(flags: RunFlags, options: { logger?: Logger } = {
   });
   scheduler.start();
 
-  const publishStatus = (): void => hub.publish(toSnapshot(scheduler.status(), health.snapshot()));
+  // SLOs are judged on this run's own registry, per environment, every few seconds.
+  const sloStates = new Map<string, SloState[]>();
+  let sloWarned = false;
+  const judgeSlos = async (): Promise<void> => {
+    if (slos.length === 0) return;
+    for (const env of environments) {
+      try {
+        const verdict = await evaluateSlos(slos, registrySource(registry), { env: env.name });
+        sloStates.set(
+          env.name,
+          verdict.results.map((r) => ({
+            name: r.path ? `${r.slo} (${r.path})` : r.slo,
+            objective: r.objective,
+            current: r.ratio,
+            met: r.status === 'no_data' ? null : r.status === 'met',
+          })),
+        );
+      } catch (error) {
+        if (!sloWarned) logger.warn('evaluating SLOs failed', { error: String(error) });
+        sloWarned = true;
+      }
+    }
+  };
+  const publishStatus = (): void =>
+    hub.publish(toSnapshot(scheduler.status(), health.snapshot(), (env) => sloStates.get(env) ?? []));
   const statusTimer = setInterval(publishStatus, 1000);
+  const sloTimer = setInterval(() => void judgeSlos(), 5000);
   const summary = createSummaryPrinter(durationMs);
   const startedAt = Date.now();
   const summaryTimer = setInterval(
@@ -207,6 +236,8 @@ export async function startRun(flags: RunFlags, options: { logger?: Logger } = {
       clearInterval(summaryTimer);
       await scheduler.stop();
       clearInterval(statusTimer);
+      clearInterval(sloTimer);
+      await judgeSlos();
       publishStatus();
       const final = scheduler.status();
       summary.print(final, Date.now() - startedAt, true);
@@ -334,6 +365,7 @@ export function summaryLines(status: EnvironmentRunStatus[]): string[] {
 function toSnapshot(
   status: EnvironmentRunStatus[],
   harness: { overloaded: boolean; eventLoopLagP99Ms: number; cpuRatio: number; samples: number },
+  slosFor: (env: string) => SloState[],
 ): StatusSnapshot {
   return {
     generatedAt: new Date().toISOString(),
@@ -345,11 +377,14 @@ function toSnapshot(
             cpuRatio: harness.cpuRatio,
           }
         : null,
-    environments: status.map((env) => ({ name: env.name, probes: env.probes.map(toProbeView) })),
+    environments: status.map((env) => ({
+      name: env.name,
+      probes: env.probes.map((probe) => toProbeView(probe, slosFor(env.name))),
+    })),
   };
 }
 
-function toProbeView(probe: ProbeStatus): ProbeStatusView {
+function toProbeView(probe: ProbeStatus, slos: SloState[]): ProbeStatusView {
   const oldestFirst = [...probe.recentEvents].reverse();
   return {
     name: probe.probe,
@@ -376,7 +411,7 @@ function toProbeView(probe: ProbeStatus): ProbeStatusView {
           return { at: e.publishedAt, latencyMs: typeof value === 'number' ? value : null };
         }),
     })),
-    slos: [],
+    slos,
     recentEvents: probe.recentEvents,
   };
 }
