@@ -1,0 +1,130 @@
+/**
+ * Pieces shared by the subscriber benchmark's processes: the IPC message shapes, the clock both
+ * sides stamp with, percentiles, and process-tree memory and CPU read from /proc.
+ */
+import fs from 'node:fs';
+
+/** Which client a subscriber process runs. */
+export type ClientKind = 'supabase-js' | 'realtime-js' | 'naive-ws' | 'lean';
+
+export const BENCH_CHANNEL = 'bench-fanout';
+export const BENCH_EVENT = 'tick';
+
+/**
+ * The broadcast payload's `assignmentId` carries the target's per-socket send time: the target
+ * writes CLOCK_MONOTONIC nanoseconds over this fixed-width placeholder for every socket it writes
+ * to, and every client kind already extracts `assignmentId`.
+ */
+export const SENT_AT_PLACEHOLDER = 'T'.padEnd(21, '#');
+export const SENT_AT_DIGITS = 20;
+
+/**
+ * CLOCK_MONOTONIC in milliseconds. On Linux it is one clock for every process on the machine, so a
+ * send time taken in the target process and a receive time taken here need no skew correction.
+ */
+export function monotonicMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
+}
+
+/** Parses `T<20 digits of ns>` back to milliseconds on the same clock; NaN when it is not one. */
+export function sentAtMs(assignmentId: string | undefined): number {
+  if (assignmentId === undefined || assignmentId.length !== SENT_AT_DIGITS + 1) return NaN;
+  return Number(assignmentId.slice(1)) / 1e6;
+}
+
+export interface GrowResult {
+  joined: number;
+  failed: number;
+  joinMs: number;
+  rssBytes: number;
+  heapUsedBytes: number;
+}
+
+export interface WindowResult {
+  deliveries: number;
+  cpuMicros: number;
+  latencyP50Ms: number;
+  latencyP99Ms: number;
+  latencyMaxMs: number;
+  loopLagP99Ms: number;
+  loopLagMaxMs: number;
+  rssBytes: number;
+}
+
+export type ClientCommand =
+  { kind: 'grow'; total: number } | { kind: 'window-start' } | { kind: 'window-stop' } | { kind: 'close' };
+
+export type ClientReply =
+  | { kind: 'grown'; result: GrowResult }
+  | { kind: 'window-started' }
+  | { kind: 'window'; result: WindowResult }
+  | { kind: 'error'; message: string };
+
+export type TargetCommand =
+  { kind: 'broadcast'; perSecond: number; seconds: number } | { kind: 'stats' } | { kind: 'stop' };
+
+export type TargetReply =
+  | { kind: 'ready'; url: string; anonKey: string; token: string }
+  | { kind: 'broadcasted'; broadcasts: number; recipients: number; elapsedMs: number }
+  | { kind: 'stats'; connections: number; channels: number }
+  | { kind: 'error'; message: string };
+
+export function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+/** Resident memory of a process and its descendants (threads share their process's pages). */
+export function treeRssBytes(rootPid: number): number {
+  let total = 0;
+  for (const pid of treePids(rootPid)) {
+    try {
+      const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+      const match = /VmRSS:\s+(\d+) kB/.exec(status);
+      if (match) total += Number(match[1]) * 1024;
+    } catch {
+      // The process ended between listing and reading.
+    }
+  }
+  return total;
+}
+
+/** User + system CPU of a process and its descendants, in microseconds. */
+export function treeCpuMicros(rootPid: number): number {
+  const ticksPerSecond = 100; // USER_HZ on Linux
+  let ticks = 0;
+  for (const pid of treePids(rootPid)) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // The process ended between listing and reading.
+    }
+  }
+  return (ticks / ticksPerSecond) * 1e6;
+}
+
+function treePids(rootPid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const list = children.get(parent) ?? [];
+      list.push(Number(entry));
+      children.set(parent, list);
+    } catch {
+      // Gone already.
+    }
+  }
+  const result: number[] = [];
+  const queue = [rootPid];
+  while (queue.length > 0 && result.length < 10_000) {
+    const pid = queue.shift() as number;
+    result.push(pid);
+    queue.push(...(children.get(pid) ?? []));
+  }
+  return result;
+}
