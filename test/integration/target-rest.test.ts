@@ -242,6 +242,17 @@ describe('the REST API through real supabase-js', () => {
     expect(((await bad.json()) as { code: string }).code).toBe('PGRST100');
   });
 
+  it('sees a table created after start once a request names it', async () => {
+    await target.current.db.adminPool.query(
+      'create table public.late_table (id int primary key, note text); grant select on public.late_table to service_role',
+    );
+    await target.current.db.adminPool.query(`insert into public.late_table values (1, 'hello')`);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const rows = await service().from('late_table').select('id, note');
+    expect(rows.error).toBeNull();
+    expect(rows.data).toEqual([{ id: 1, note: 'hello' }]);
+  });
+
   it('rejects a token signed with another secret with 401 PGRST301', async () => {
     const forged = await new SignJWT({ role: 'service_role', exp: Math.floor(Date.now() / 1000) + 600 })
       .setProtectedHeader({ alg: 'HS256' })

@@ -195,7 +195,9 @@ async function handle(
   try {
     caller = await authenticate(request, ctx.keys);
     const schema = schemaOf(request);
-    const table = cache.table(schema, request.params.table);
+    const table =
+      cache.table(schema, request.params.table) ??
+      (await refreshedLookup(cache, schema, request.params.table));
     if (!table) throw unknownTable(schema, request.params.table);
     const parser = new QueryParser(table);
     const query = parser.parse(searchParams(request));
@@ -289,7 +291,27 @@ async function handle(
   }
 }
 
-/** Registers /rest/v1/:table; the schema cache is read once here. */
+/** Minimum spacing of schema reloads triggered by requests for unknown tables. */
+const RELOAD_INTERVAL_MS = 1000;
+const lastReload = new WeakMap<SchemaCache, number>();
+
+/**
+ * A table created after start (a test fixture, a later migration) becomes visible without a
+ * restart: an unknown name reloads the cache, at most once per RELOAD_INTERVAL_MS.
+ */
+async function refreshedLookup(
+  cache: SchemaCache,
+  schema: string,
+  name: string,
+): Promise<TableInfo | undefined> {
+  const now = performance.now();
+  if (now - (lastReload.get(cache) ?? -Infinity) < RELOAD_INTERVAL_MS) return undefined;
+  lastReload.set(cache, now);
+  await cache.refresh();
+  return cache.table(schema, name);
+}
+
+/** Registers /rest/v1/:table; the schema cache is read here and reloaded on unknown names. */
 export async function createRestRoutes(app: FastifyInstance, ctx: TargetContext): Promise<SchemaCache> {
   const cache = await loadSchemaCache(ctx.db.adminPool, EXPOSED_SCHEMAS);
   app.route<{ Params: { table: string } }>({
