@@ -2,8 +2,9 @@
  * The example Alertmanager configuration: amtool accepts it, each severity reaches its receiver,
  * and its inhibition rules name alerts and labels the generated rules really carry.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
@@ -11,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { alertRuleFiles, isAlertingRule } from '../../src/alerts/index.js';
 import { catalog } from '../../src/metrics/index.js';
 import { loadSloFile } from '../../src/slo/index.js';
+import { freeLoopbackPort } from '../helpers/prometheus.js';
 
 const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '../..');
@@ -30,6 +32,7 @@ function tool(name: string): string | undefined {
 }
 
 const amtool = tool('amtool');
+const alertmanager = tool('prometheus-alertmanager');
 
 describe.skipIf(!amtool)('amtool', () => {
   it('accepts alertmanager/alertmanager.yml', async () => {
@@ -98,4 +101,86 @@ describe('the inhibition rules', () => {
       expect(alert.labels.slo, `${alert.alert} carries the slo label`).toBeTruthy();
     }
   });
+});
+
+interface AlertStatus {
+  labels: Record<string, string>;
+  status: { state: string; inhibitedBy: string[] };
+}
+
+describe.skipIf(!alertmanager)('a real Alertmanager with this configuration', () => {
+  it('mutes symptom alerts while the harness is overloaded, but not the alert that says the probe is gone', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'canary-alertmanager-'));
+    const port = await freeLoopbackPort();
+    const url = `http://127.0.0.1:${port}`;
+    const child = spawn(
+      alertmanager as string,
+      [
+        `--config.file=${configFile}`,
+        `--storage.path=${dir}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--cluster.listen-address=',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let log = '';
+    child.stderr?.on('data', (chunk: Buffer) => (log += chunk.toString()));
+    try {
+      const deadline = Date.now() + 30_000;
+      while (
+        !(await fetch(`${url}/-/ready`).then(
+          (r) => r.ok,
+          () => false,
+        ))
+      ) {
+        if (Date.now() > deadline) throw new Error(`Alertmanager did not start:\n${log}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const alert = (labels: Record<string, string>) => ({
+        labels,
+        annotations: { summary: labels.alertname },
+      });
+      const posted = await fetch(`${url}/api/v2/alerts`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify([
+          alert({
+            alertname: 'CanaryHarnessOverloaded',
+            severity: 'info',
+            kind: 'harness',
+            instance: 'canary:9464',
+          }),
+          alert({
+            alertname: 'CanarySubscribersNotConnected',
+            severity: 'ticket',
+            kind: 'symptom',
+            env: 'prod',
+          }),
+          alert({ alertname: 'CanaryProbeAbsent', severity: 'ticket', kind: 'harness' }),
+        ]),
+      });
+      expect(posted.status).toBe(200);
+
+      let alerts: AlertStatus[] = [];
+      const until = Date.now() + 30_000;
+      while (Date.now() < until) {
+        alerts = (await (await fetch(`${url}/api/v2/alerts`)).json()) as AlertStatus[];
+        const symptom = alerts.find((a) => a.labels.alertname === 'CanarySubscribersNotConnected');
+        if (alerts.length === 3 && symptom?.status.state === 'suppressed') break;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      const state = Object.fromEntries(alerts.map((a) => [a.labels.alertname, a.status]));
+      expect(state.CanarySubscribersNotConnected?.state).toBe('suppressed');
+      expect(state.CanarySubscribersNotConnected?.inhibitedBy.length).toBe(1);
+      expect(state.CanaryProbeAbsent?.state).toBe('active');
+      expect(state.CanaryHarnessOverloaded?.state).toBe('active');
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
 });
