@@ -57,7 +57,7 @@ describe('loadCanaryConfig', () => {
 
   it('loads every shipped environment example', () => {
     for (const file of fs.readdirSync('environments')) {
-      const config = loadCanaryConfig(path.join('environments', file));
+      const config = loadCanaryConfig(path.join('environments', file), { checkProbeNeeds: true });
       expect(config.environments.length).toBeGreaterThan(0);
       expect(config.probes.length).toBe(1);
     }
@@ -131,6 +131,36 @@ describe('loadCanaryConfig', () => {
     );
     const text = configError(() => loadCanaryConfig(file)).message;
     expect(text).toContain('probes[0].lateAfter: lateAfter (5000 ms) must be below deadline (2000 ms)');
+  });
+
+  it('checks on request that remote environments have what each probe needs: waiver URL, service-role key, queue URL', () => {
+    const dir = tempDir();
+    const file = write(
+      dir,
+      'c.yaml',
+      [
+        'version: canary/v1',
+        'environments:',
+        '  - name: bare',
+        '    remote: {supabaseUrl: "https://x.supabase.co", anonKeyEnv: A}',
+        '    mechanics: {from: env, tokensEnv: [T]}',
+        'probes:',
+        '  - {name: via-app}',
+        '  - {name: direct, publishMode: direct, paths: [broadcast]}',
+      ].join('\n'),
+    );
+    expect(loadCanaryConfig(file).environments).toHaveLength(1);
+    const text = configError(() => loadCanaryConfig(file, { checkProbeNeeds: true })).message;
+    expect(text).toContain(
+      `${file}: environments.bare.remote.waiverUrl: probe "via-app" publishes through the app`,
+    );
+    expect(text).toContain(
+      `${file}: environments.bare.remote.queueUrl: probe "via-app" measures the polling path`,
+    );
+    expect(text).toContain(
+      `${file}: environments.bare.remote.serviceRoleKeyEnv: probe "direct" publishes directly`,
+    );
+    expect(text).toContain('— add remote.serviceRoleKeyEnv, or set publishMode: app_endpoint');
   });
 
   it('reports YAML syntax errors with a line number', () => {

@@ -66,6 +66,12 @@ export interface LoadConfigOptions {
    * schema, which config may not import); its issues are reported with the others.
    */
   localFaultsSchema?: z.ZodType;
+  /**
+   * Also check that every remote environment has what its probes need to publish and poll
+   * (waiverUrl, serviceRoleKeyEnv, queueUrl). `canary run` asks for this; commands that only
+   * read environments (audit, load against local targets) do not.
+   */
+  checkProbeNeeds?: boolean;
 }
 
 /** Loads and validates a config file and everything it references. Throws CONFIG_* errors. */
@@ -219,6 +225,7 @@ export function loadCanaryConfig(file: string, options: LoadConfigOptions = {}):
       }
     }
   }
+  if (otherwiseValid && options.checkProbeNeeds) issues.push(...crossCheck(config));
   if (issues.length === 0 && config.environments.length === 0) {
     issues.push({
       file,
@@ -237,6 +244,44 @@ export function loadCanaryConfig(file: string, options: LoadConfigOptions = {}):
   }
   if (issues.length > 0) throw configInvalid(issues);
   return config;
+}
+
+/** What a probe needs from each remote environment it runs in (publisher mode, polling URL). */
+function crossCheck(config: CanaryConfig): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  for (const probe of config.probes) {
+    const probeFile = config.sources.probes[probe.name] ?? config.file;
+    for (const env of config.environments) {
+      if (!env.remote || (probe.envs !== undefined && !probe.envs.includes(env.name))) continue;
+      const envFile = config.sources.environments[env.name] ?? config.file;
+      const where = `environments.${env.name}.remote`;
+      if (probe.publishMode === 'app_endpoint' && !env.remote.waiverUrl) {
+        issues.push({
+          file: envFile,
+          key: `${where}.waiverUrl`,
+          message: `probe "${probe.name}" publishes through the app (publishMode app_endpoint) but environment "${env.name}" has no waiverUrl`,
+          fix: `add remote.waiverUrl, or set publishMode: direct in ${probeFile}`,
+        });
+      }
+      if (probe.publishMode === 'direct' && !env.remote.serviceRoleKeyEnv) {
+        issues.push({
+          file: envFile,
+          key: `${where}.serviceRoleKeyEnv`,
+          message: `probe "${probe.name}" publishes directly (publishMode direct), which needs the service-role key`,
+          fix: `add remote.serviceRoleKeyEnv, or set publishMode: app_endpoint in ${probeFile}`,
+        });
+      }
+      if (probe.paths.includes('polling') && !env.remote.queueUrl) {
+        issues.push({
+          file: envFile,
+          key: `${where}.queueUrl`,
+          message: `probe "${probe.name}" measures the polling path but environment "${env.name}" has no queueUrl`,
+          fix: `add remote.queueUrl, or drop polling from paths in ${probeFile}`,
+        });
+      }
+    }
+  }
+  return issues;
 }
 
 /** The parts of an invalid file that can still be checked entry by entry. */

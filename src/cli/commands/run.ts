@@ -141,7 +141,10 @@ export async function startRun(flags: RunFlags, options: { logger?: Logger } = {
     );
   }
   const logger = options.logger ?? createLogger({ level });
-  const config = loadCanaryConfig(flags.config, { localFaultsSchema: faultSettingsSchema });
+  const config = loadCanaryConfig(flags.config, {
+    localFaultsSchema: faultSettingsSchema,
+    checkProbeNeeds: true,
+  });
   const environments = selectEnvironments(config, flags.env);
   // SLO files are validated up front, like the config: a typo stops the run before it starts.
   const slos: Slo[] = config.sloFiles.flatMap((file) => loadSloFile(file).slos);
