@@ -50,10 +50,10 @@ const POSTGRES_FLAGS = [
   ['shared_buffers', '32MB'],
   // A disposable fixture: durability buys nothing and costs a lot on a shared disk.
   ['fsync', 'off'],
-  ['synchronous_commit', 'off'],
-  // The WAL sender decodes only flushed WAL; with asynchronous commit that waits for the WAL
-  // writer, so its default 200 ms delay would add up to 200 ms to every postgres_changes event.
-  ['wal_writer_delay', '10ms'],
+  // Commits stay synchronous (without fsync a flush is one write()): the WAL sender decodes only
+  // flushed WAL, so asynchronous commit would pad every postgres_changes event by up to the WAL
+  // writer's delay, and the change would reach the feed after the waiver request returned.
+  ['synchronous_commit', 'on'],
   ['full_page_writes', 'off'],
   ['timezone', 'UTC'],
   ['log_min_messages', 'warning'],
