@@ -65,7 +65,8 @@ describe.skipIf(skipWithoutPrometheus)(
       await exporter?.close();
       await fixture?.runner.stop();
       await environment?.env.close();
-    });
+      // Stopping a local target has taken over a minute when the whole suite runs on two cores.
+    }, 120_000);
 
     it('records delivery latency for postgres_changes and broadcast that Prometheus can query', async () => {
       environment = await startLocalEnvironment({ name: 'local', mechanics: 2 });
