@@ -186,6 +186,26 @@ describe('exporter', () => {
     expect(hub.listenerCount()).toBe(0);
   });
 
+  it('keeps streaming after a malformed snapshot instead of crashing', async () => {
+    const hub = createStatusHub();
+    exporter = await startExporter({
+      registry: new Registry(),
+      status: hub,
+      port: 0,
+      events: { minIntervalMs: 10, keepAliveMs: 60_000 },
+    });
+    const reading = readEvents(`${exporter.url}/api/events`, (messages) =>
+      snapshots(messages).some((s) => s.environments[0]?.probes[0]?.roundsCompleted === 2),
+    );
+    for (let i = 0; i < 50 && hub.listenerCount() === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    // Breaks the contract the way a buggy producer might.
+    hub.publish({ generatedAt: 'now', harness: null, environments: null } as unknown as StatusSnapshot);
+    await new Promise((r) => setTimeout(r, 50));
+    hub.publish(snapshotWith({ subscribed: 1, rounds: 2 }));
+    const received = snapshots(await reading);
+    expect(received.at(-1)?.environments[0]?.probes[0]?.roundsCompleted).toBe(2);
+  });
+
   it('sends keep-alive comments on an idle stream', async () => {
     exporter = await startExporter({
       registry: new Registry(),

@@ -36,7 +36,7 @@ export async function statusRoutes(app: FastifyInstance, options: StatusRoutesOp
     return reply.header('cache-control', 'no-store').send(publicSnapshot(status.snapshot()));
   });
 
-  app.get('/api/events', (request, reply) => {
+  app.get('/api/events', (_request, reply) => {
     reply.hijack();
     const stream = reply.raw;
     stream.writeHead(200, {
@@ -68,7 +68,13 @@ export async function statusRoutes(app: FastifyInstance, options: StatusRoutesOp
       if (pending === null || stream.writableEnded) return;
       // A slow reader gets the newest snapshot once it drains, not a backlog of stale ones.
       if (stream.writableNeedDrain) return;
-      send(pending);
+      try {
+        send(pending);
+      } catch (error) {
+        // Runs on a timer: a malformed snapshot must cost one update, not the process.
+        pending = null;
+        logger.error('status snapshot could not be sent', { error: String(error) });
+      }
     };
 
     const onChange = (snapshot: StatusSnapshot): void => {
@@ -100,7 +106,7 @@ export async function statusRoutes(app: FastifyInstance, options: StatusRoutesOp
       if (flushTimer) clearTimeout(flushTimer);
       openStreams.delete(stream);
     };
-    request.raw.on('close', cleanUp);
+    // The response (not the request) closes when the reader goes away.
     stream.on('close', cleanUp);
     // Ended by the exporter on shutdown: stop writing at once, before the socket is gone.
     stream.on('finish', cleanUp);
