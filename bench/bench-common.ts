@@ -5,7 +5,12 @@
 import fs from 'node:fs';
 
 /** Which client a subscriber process runs. */
-export type ClientKind = 'supabase-js' | 'realtime-js' | 'naive-ws' | 'lean';
+/**
+ * `ws-floor` is not a client anyone would ship: raw `ws` sockets that join and then only find the
+ * send stamp in each frame's bytes. It shows what the transport alone costs per socket and per
+ * frame, the floor under every other kind.
+ */
+export type ClientKind = 'supabase-js' | 'realtime-js' | 'naive-ws' | 'lean' | 'ws-floor';
 
 export const BENCH_CHANNEL = 'bench-fanout';
 export const BENCH_EVENT = 'tick';

@@ -101,6 +101,30 @@ function startOne(): Promise<boolean> {
         onBroadcast: (payload, receivedAt) => delivered(payload.assignmentId, receivedAt),
       });
       closers.push(() => subscriber.close());
+    } else if (kind === 'ws-floor') {
+      const socket = new WebSocket(
+        `${url.replace(/^http/, 'ws')}/realtime/v1/websocket?apikey=${encodeURIComponent(anonKey)}&vsn=1.0.0`,
+        { perMessageDeflate: false, skipUTF8Validation: true },
+      );
+      let joined = false;
+      socket.on('open', () => socket.send(floorJoinFrame()));
+      socket.on('message', (data: Buffer) => {
+        const receivedAt = monotonicMs();
+        if (joined) {
+          const at = data.indexOf(FLOOR_STAMP_KEY);
+          delivered(
+            at < 0
+              ? undefined
+              : data.toString('latin1', at + FLOOR_STAMP_KEY.length - 1, at + FLOOR_STAMP_KEY.length + 20),
+            receivedAt,
+          );
+          return;
+        }
+        joined = data.includes('"phx_reply"') && data.includes('"ok"');
+        settle(joined);
+      });
+      socket.on('error', () => settle(false));
+      closers.push(() => socket.terminate());
     } else if (kind === 'realtime-js') {
       const client = new RealtimeClient(`${url.replace(/^http/, 'ws')}/realtime/v1`, {
         params: { apikey: anonKey },
@@ -138,6 +162,28 @@ function startOne(): Promise<boolean> {
       settle(false);
     }
   });
+}
+
+const FLOOR_STAMP_KEY = Buffer.from('"assignmentId":"T', 'latin1');
+let floorJoin: string | undefined;
+
+function floorJoinFrame(): string {
+  floorJoin ??= JSON.stringify({
+    topic: `realtime:${BENCH_CHANNEL}`,
+    event: 'phx_join',
+    payload: {
+      config: {
+        broadcast: { self: false, ack: false },
+        presence: { key: '', enabled: false },
+        postgres_changes: [],
+        private: false,
+      },
+      access_token: token,
+    },
+    ref: '1',
+    join_ref: '1',
+  });
+  return floorJoin;
 }
 
 let held = 0;

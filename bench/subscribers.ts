@@ -3,7 +3,7 @@
  * would pick instead — a supabase-js client per subscriber, a realtime-js RealtimeClient per
  * subscriber, a naive raw-`ws` Phoenix client, and Artillery's ws engine holding connections.
  *
- *   npm run bench:subscribers -- [--kinds lean,realtime-js,supabase-js,naive-ws,artillery]
+ *   npm run bench:subscribers -- [--kinds lean,realtime-js,supabase-js,naive-ws,ws-floor,artillery]
  *     [--small 1000] [--large 5000] [--deliveries-per-second 20000] [--seconds 10]
  *     [--ceiling 19000] [--artillery-version 2.0.21] [--artillery-dir <dir>] [--json <file>]
  *
@@ -49,7 +49,7 @@ const REPLY_TIMEOUT_MS = 300_000;
 const DRAIN_MS = 2_000;
 
 type BenchKind = ClientKind | 'artillery';
-const ALL_KINDS: BenchKind[] = ['lean', 'realtime-js', 'supabase-js', 'naive-ws', 'artillery'];
+const ALL_KINDS: BenchKind[] = ['lean', 'realtime-js', 'supabase-js', 'naive-ws', 'ws-floor', 'artillery'];
 
 function argument(name: string, fallback: string): string {
   const index = process.argv.indexOf(`--${name}`);
