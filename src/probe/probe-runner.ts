@@ -599,11 +599,10 @@ export class ProbeRunner {
   }
 
   private startCleanup(): void {
-    const publisher = this.publisher;
-    if (!publisher?.cleanup) return;
+    if (!this.publisher?.cleanup) return;
     const every = Math.max(10_000, Math.min(this.probe.retention / 2, 300_000));
     this.cleanupTimer = setInterval(() => {
-      publisher.cleanup?.(this.probe.retention).then(
+      this.cleanup().then(
         (removed) => {
           if (removed > 0) this.logger.debug('removed synthetic rows past retention', { removed });
         },
@@ -612,6 +611,16 @@ export class ProbeRunner {
       );
     }, every);
     this.cleanupTimer.unref?.();
+  }
+
+  /**
+   * Delete this environment's synthetic rows older than the probe's retention (the timer does
+   * this every retention/2, between 10 s and 5 min). Resolves with how many went; 0 when the
+   * publisher cannot clean up (no service-role key).
+   */
+  async cleanup(): Promise<number> {
+    const publisher = this.publisher ?? (this.publisher = await this.createPublisher());
+    return publisher.cleanup ? publisher.cleanup(this.probe.retention) : 0;
   }
 
   private async waitFinalized(eventIds: readonly string[]): Promise<void> {

@@ -44,9 +44,11 @@ describe('ProbeRunner on the local target', () => {
       expect(byPath.postgres_changes?.due).toBe(18);
       expect(byPath.broadcast?.due).toBe(18);
       expect(byPath.polling?.due).toBe(18);
-      expect(byPath.postgres_changes?.delivered).toBe(18);
-      expect(byPath.broadcast?.delivered).toBe(18);
-      expect(byPath.polling?.delivered).toBe(18);
+      // Nothing is lost on a healthy target; on a busy machine a few may land after lateAfter.
+      for (const path of ['postgres_changes', 'broadcast', 'polling'] as const) {
+        expect(byPath[path]?.dropped, path).toBe(0);
+        expect((byPath[path]?.delivered ?? 0) + (byPath[path]?.late ?? 0), path).toBe(18);
+      }
       expect(round.success && second.success).toBe(true);
       expect(await metricSum(registry, 'canary_delivery_latency_seconds_count', { path: 'broadcast' })).toBe(
         18,
@@ -62,7 +64,6 @@ describe('ProbeRunner on the local target', () => {
     } finally {
       await runner.stop();
     }
-    void target;
   }, 60_000);
 
   it('ramps subscribers up and down for load executors; withdrawn subscribers leave the books balanced', async () => {
@@ -98,6 +99,42 @@ describe('ProbeRunner on the local target', () => {
         expect(runner.ledger.totalsFor(path.path).withdrawn + path.due).toBe(7);
       }
       expect(await metricSum(registry, 'canary_connections_peak', { env: 'local' })).toBe(5);
+    } finally {
+      await runner.stop();
+    }
+  }, 60_000);
+
+  it('tags every synthetic row and deletes it once it is older than the retention', async () => {
+    const { runner } = createRunner(env, {
+      name: 'cleanup',
+      subscribers: { lean: 1, 'supabase-js': 0 },
+      paths: ['broadcast'],
+      lateAfter: '1s',
+      deadline: '2s',
+      retention: '1s',
+      readinessCheck: false,
+    });
+    try {
+      await runner.start();
+      expect(await runner.waitUntilSubscribed(20_000)).toBe(true);
+      const eventId = await runner.publishOne();
+      const tagged = await target.db.adminPool.query<{ metadata: Record<string, unknown> }>(
+        "select metadata from public.session_assignments where metadata->>'canary_event_id' = $1",
+        [eventId],
+      );
+      expect(tagged.rows[0]?.metadata).toMatchObject({
+        synthetic: true,
+        canary_event_id: eventId,
+        probe: 'cleanup',
+      });
+      await runner.drain();
+      await new Promise((resolve) => setTimeout(resolve, 1200));
+      expect(await runner.cleanup()).toBeGreaterThanOrEqual(1);
+      const left = await target.db.adminPool.query(
+        "select 1 from public.session_assignments where metadata->>'canary_event_id' = $1",
+        [eventId],
+      );
+      expect(left.rowCount).toBe(0);
     } finally {
       await runner.stop();
     }
