@@ -34,6 +34,7 @@ import { rampingArrivalRatePlan } from './executors/ramping-arrival-rate.js';
 import { rampingSubscribersPlan } from './executors/ramping-subscribers.js';
 import { runBoundMs, plannedDurationMs, type Scenario } from './scenario-schema.js';
 import { percentileOf, RunTimeline, type PathCounts, type TimelinePoint } from './run-timeline.js';
+import { publishesEvents, shareOf, type ShardRole } from './shard.js';
 
 export type StopReason =
   'completed' | 'interrupted' | 'max_duration' | 'max_events' | 'breaking_point' | 'failed';
@@ -96,6 +97,8 @@ export interface RunScenarioOptions {
   onProgress?: (progress: LoadProgress) => void;
   /** Tick of the control loop. */
   tickMs?: number;
+  /** One shard of a split load (shard.ts): its share of subscribers; only shard 0 publishes. */
+  shard?: ShardRole;
 }
 
 const MAX_IN_FLIGHT_PUBLISHES = 64;
@@ -172,6 +175,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<LoadRunR
     clock,
     logger,
     isOverloaded,
+    ...(options.shard?.publisher ? { publisher: options.shard.publisher } : {}),
     subscriberFactories: {
       lean: capture((config) => createLeanSubscriber(config)),
       'supabase-js': capture((config) => createSupabaseJsSubscriber(config)),
@@ -180,6 +184,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<LoadRunR
 
   const timeline = new RunTimeline();
   const offOutcome = runner.onOutcome((outcome) => timeline.record(outcome));
+  const offFeed = options.shard?.follow?.(runner.ledger);
   const startedWall = clock.wallNow();
   const start = clock.now();
   const elapsed = (): number => clock.now() - start;
@@ -202,6 +207,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<LoadRunR
   let lastRefill = clock.now();
 
   const publish = (): void => {
+    if (options.shard && !publishesEvents(options.shard)) return;
     if (rateCap !== undefined) {
       if (tokens < 1) return;
       tokens -= 1;
@@ -281,14 +287,13 @@ export async function runScenario(options: RunScenarioOptions): Promise<LoadRunR
   let spawnAllowance = 0;
   let lastTick = clock.now();
   /** Move the subscriber count toward `wanted`, at most spawnRate new ones per second. */
-  const steerSubscribers = async (wanted: number): Promise<void> => {
+  const steerSubscribers = async (planned: number): Promise<void> => {
+    const wanted = options.shard ? shareOf(planned, options.shard) : planned;
+    const spawnRate = scenario.spawnRate / (options.shard?.count ?? 1);
     subscribersTarget = wanted;
     metrics.loadTargetSubscribers.set(labels, wanted);
     const now = clock.now();
-    spawnAllowance = Math.min(
-      scenario.spawnRate,
-      spawnAllowance + ((now - lastTick) / 1000) * scenario.spawnRate,
-    );
+    spawnAllowance = Math.min(spawnRate, spawnAllowance + ((now - lastTick) / 1000) * spawnRate);
     lastTick = now;
     let next = wanted;
     if (wanted > subscribersSet) {
@@ -455,6 +460,8 @@ export async function runScenario(options: RunScenarioOptions): Promise<LoadRunR
       : { code: 'INTERNAL', message: error instanceof Error ? error.message : String(error) };
   }
 
+  // A following shard keeps listening until the publishing shard has published its last event.
+  await options.shard?.beforeDrain?.();
   // Drain: every published event gets its outcome (bounded by the deadline), then disconnect.
   progress('draining');
   const drainTicker = setInterval(
@@ -470,6 +477,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<LoadRunR
   } finally {
     clearInterval(drainTicker);
     offOutcome();
+    offFeed?.();
     health.stop();
   }
   sampleIfDue(true);

@@ -4,6 +4,7 @@
  * publish from its event feed (workers/event-feed.ts). So N shards together hold the same
  * subscribers and see the same events as one process: published × subscribers × paths triples.
  */
+import type { EventLedger, PublisherFactory } from '../probe/index.js';
 import { CanaryError } from '../shared/index.js';
 
 export interface Shard {
@@ -40,4 +41,18 @@ export function publishesEvents(shard: Shard): boolean {
 
 export function shardLabel(shard: Shard): string {
   return `${shard.index}/${shard.count}`;
+}
+
+/**
+ * What a process running one shard of a load needs besides its index: the publishing shard
+ * announces its events, the others follow them into their own ledgers and wait for the end of
+ * publishing before they drain.
+ */
+export interface ShardRole extends Shard {
+  /** The publishing shard's publisher (it announces every event on the feed). */
+  publisher?: PublisherFactory;
+  /** Followers: feed the publishing shard's events into this ledger; returns a detach. */
+  follow?: (ledger: EventLedger) => () => void;
+  /** Followers: resolves (never rejects) once the publishing shard is done or gave up. */
+  beforeDrain?: () => Promise<void>;
 }
