@@ -53,6 +53,11 @@ export interface WindowResult {
   latencyMaxMs: number;
   loopLagP99Ms: number;
   loopLagMaxMs: number;
+  /**
+   * Milliseconds per second the process's main thread was runnable but waiting for a CPU
+   * (/proc schedstat): how much of the latency is the machine's load rather than the client.
+   */
+  runQueueWaitMsPerSecond: number;
   rssBytes: number;
 }
 
@@ -132,4 +137,13 @@ function treePids(rootPid: number): number[] {
     queue.push(...(children.get(pid) ?? []));
   }
   return result;
+}
+
+/** Nanoseconds a process's main thread has spent runnable but not running, since it started. */
+export function runQueueWaitNs(pid: number): number {
+  try {
+    return Number(fs.readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]);
+  } catch {
+    return NaN;
+  }
 }

@@ -16,6 +16,7 @@ import {
   BENCH_EVENT,
   monotonicMs,
   percentile,
+  runQueueWaitNs,
   sentAtMs,
   type ClientCommand,
   type ClientKind,
@@ -216,6 +217,8 @@ function collect(): void {
 
 const loopDelay = monitorEventLoopDelay({ resolution: 10 });
 let windowCpu: NodeJS.CpuUsage | undefined;
+let windowStartedAt = 0;
+let windowRunQueueWaitNs = 0;
 
 function startWindow(): void {
   deliveries = 0;
@@ -223,12 +226,16 @@ function startWindow(): void {
   loopDelay.reset();
   loopDelay.enable();
   windowCpu = process.cpuUsage();
+  windowStartedAt = performance.now();
+  windowRunQueueWaitNs = runQueueWaitNs(process.pid);
   measuring = true;
 }
 
 function stopWindow(): WindowResult {
   measuring = false;
   const cpu = process.cpuUsage(windowCpu);
+  const waitedMs = (runQueueWaitNs(process.pid) - windowRunQueueWaitNs) / 1e6;
+  const windowSeconds = (performance.now() - windowStartedAt) / 1000;
   loopDelay.disable();
   const sorted = latencies.subarray(0, latencyCount).sort();
   return {
@@ -239,6 +246,7 @@ function stopWindow(): WindowResult {
     latencyMaxMs: sorted[sorted.length - 1] ?? NaN,
     loopLagP99Ms: loopDelay.percentile(99) / 1e6,
     loopLagMaxMs: loopDelay.max / 1e6,
+    runQueueWaitMsPerSecond: waitedMs / windowSeconds,
     rssBytes: process.memoryUsage().rss,
   };
 }

@@ -5,7 +5,7 @@
  *
  *   npm run bench:subscribers -- [--kinds lean,realtime-js,supabase-js,naive-ws,ws-floor,artillery]
  *     [--small 1000] [--large 5000] [--deliveries-per-second 20000] [--seconds 10]
- *     [--ceiling 19000] [--artillery-version 2.0.21] [--artillery-dir <dir>] [--json <file>]
+ *     [--low-fanout 100] [--ceiling 19000] [--artillery-version 2.0.21] [--artillery-dir <dir>] [--json <file>]
  *
  * The local target runs in its own process with its plan limits lifted and stamps every socket
  * write of a benchmark broadcast with its CLOCK_MONOTONIC send time (bench/subscribers-target.ts).
@@ -18,6 +18,8 @@
  *            the clients for --seconds; the client process's CPU time ÷ deliveries it counted.
  *   latency  receive time in the client's handler − the target's per-socket send stamp (one clock:
  *            CLOCK_MONOTONIC is shared by every process on Linux), and event-loop lag (p99).
+ *   latency  also first at --low-fanout subscribers (default 100), before growing: the same
+ *            deliveries/s in small bursts, so queueing behind one fan-out burst does not dominate.
  *   ceiling  the lean subscriber alone grows to --ceiling and is measured the same way.
  *
  * Artillery is installed at bench time into its own prefix (default: a temp dir); its process tree
@@ -32,6 +34,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { installArtillery, startArtillery, stopArtillery } from './artillery-holder.js';
 import {
+  runQueueWaitNs,
   treeCpuMicros,
   treeRssBytes,
   type ClientCommand,
@@ -138,6 +141,8 @@ interface KindResult {
   window?: WindowResult;
   broadcasts?: number;
   targetRecipients?: number;
+  /** The latency window at a small fan-out, before growing. */
+  lowFanout?: MeasuredWindow & { subscribers: number };
   note?: string;
 }
 
@@ -166,11 +171,36 @@ async function broadcastWindow(
   return ask(target, { kind: 'broadcast', perSecond: deliveriesPerSecond / Math.max(1, joined), seconds });
 }
 
+interface MeasuredWindow {
+  window: WindowResult;
+  broadcasts: number;
+  recipients: number;
+}
+
+async function measureWindow(
+  child: ChildProcess,
+  target: ChildProcess,
+  joined: number,
+  deliveriesPerSecond: number,
+  seconds: number,
+): Promise<MeasuredWindow> {
+  await ask(child, { kind: 'window-start' });
+  const sent = await broadcastWindow(target, joined, deliveriesPerSecond, seconds);
+  await new Promise((resolve) => setTimeout(resolve, DRAIN_MS));
+  const reply = await ask<Extract<ClientReply, { kind: 'window' }>>(child, { kind: 'window-stop' });
+  return { window: reply.result, broadcasts: sent.broadcasts, recipients: sent.recipients };
+}
+
+/**
+ * `lowFanout` > 0 first measures latency at that many subscribers (many small fan-outs: each
+ * broadcast is a burst of only `lowFanout` frames), then grows through `sizes` and measures again.
+ */
 async function measureClientKind(
   kind: ClientKind,
   target: ChildProcess,
   ready: Extract<TargetReply, { kind: 'ready' }>,
   sizes: number[],
+  lowFanout: number,
   deliveriesPerSecond: number,
   seconds: number,
 ): Promise<KindResult> {
@@ -181,27 +211,43 @@ async function measureClientKind(
     BENCH_TOKEN: ready.token,
   });
   const result: KindResult = { kind };
+  const grow = async (size: number): Promise<GrowResult> => {
+    const reply = await ask<Extract<ClientReply, { kind: 'grown' }>>(child, { kind: 'grow', total: size });
+    console.error(
+      `${kind}: ${reply.result.joined} joined (${reply.result.failed} failed) in ${reply.result.joinMs} ms, RSS ${mb(reply.result.rssBytes)} MB`,
+    );
+    return reply.result;
+  };
+  const describe = (label: string, measured: MeasuredWindow): void => {
+    const { window } = measured;
+    console.error(
+      `${kind} ${label}: ${window.deliveries} deliveries of ${measured.recipients} sent, ` +
+        `${fixed(window.cpuMicros / Math.max(1, window.deliveries), 2)} µs CPU each, latency p99 ${fixed(window.latencyP99Ms, 2)} ms, ` +
+        `run-queue wait ${fixed(window.runQueueWaitMsPerSecond, 0)} ms/s`,
+    );
+  };
   try {
-    const grown: GrowResult[] = [];
-    for (const size of sizes) {
-      const reply = await ask<Extract<ClientReply, { kind: 'grown' }>>(child, { kind: 'grow', total: size });
-      grown.push(reply.result);
-      console.error(
-        `${kind}: ${reply.result.joined} joined (${reply.result.failed} failed) in ${reply.result.joinMs} ms, RSS ${mb(reply.result.rssBytes)} MB`,
-      );
+    if (lowFanout > 0) {
+      const grown = await grow(lowFanout);
+      const measured = await measureWindow(child, target, grown.joined, deliveriesPerSecond, seconds);
+      result.lowFanout = { subscribers: grown.joined, ...measured };
+      describe(`at ${grown.joined}`, measured);
     }
+    const grown: GrowResult[] = [];
+    for (const size of sizes) grown.push(await grow(size));
     result.small = grown.length > 1 ? grown[0] : undefined;
     result.large = grown[grown.length - 1];
-    await ask(child, { kind: 'window-start' });
-    const sent = await broadcastWindow(target, result.large?.joined ?? 0, deliveriesPerSecond, seconds);
-    await new Promise((resolve) => setTimeout(resolve, DRAIN_MS));
-    const window = await ask<Extract<ClientReply, { kind: 'window' }>>(child, { kind: 'window-stop' });
-    result.window = window.result;
-    result.broadcasts = sent.broadcasts;
-    result.targetRecipients = sent.recipients;
-    console.error(
-      `${kind}: ${window.result.deliveries} deliveries of ${sent.recipients} sent, ${fixed(cpuPerDelivery(result), 2)} µs CPU each, latency p99 ${fixed(window.result.latencyP99Ms, 2)} ms`,
+    const measured = await measureWindow(
+      child,
+      target,
+      result.large?.joined ?? 0,
+      deliveriesPerSecond,
+      seconds,
     );
+    result.window = measured.window;
+    result.broadcasts = measured.broadcasts;
+    result.targetRecipients = measured.recipients;
+    describe(`at ${result.large?.joined ?? 0}`, measured);
   } catch (error) {
     result.note = error instanceof Error ? error.message : String(error);
     console.error(`${kind}: ${result.note}`);
@@ -290,9 +336,13 @@ async function measureArtillery(
       result.note = `only ${atLarge} of ${large} joined; artillery log: ${tail}`;
     }
     const cpuBefore = treeCpuMicros(pid);
+    const waitBefore = runQueueWaitNs(pid);
+    const windowStarted = performance.now();
     const sent = await broadcastWindow(target, atLarge, deliveriesPerSecond, seconds);
     await new Promise((resolve) => setTimeout(resolve, DRAIN_MS));
     const cpuMicros = treeCpuMicros(pid) - cpuBefore;
+    const runQueueWaitMsPerSecond =
+      (runQueueWaitNs(pid) - waitBefore) / 1e6 / ((performance.now() - windowStarted) / 1000);
     result.broadcasts = sent.broadcasts;
     result.targetRecipients = sent.recipients;
     // Artillery does not count received frames; what the target wrote to its sockets stands in.
@@ -304,6 +354,7 @@ async function measureArtillery(
       latencyMaxMs: NaN,
       loopLagP99Ms: NaN,
       loopLagMaxMs: NaN,
+      runQueueWaitMsPerSecond,
       rssBytes: treeRssBytes(pid),
     };
   } catch (error) {
@@ -326,7 +377,8 @@ function resultRow(result: KindResult, asked: number): string {
     `${fixed(perSubscriberKb(result), 1)} | ` +
     `${window ? window.deliveries.toLocaleString('en') : '—'} | ${fixed(cpuPerDelivery(result), 2)} | ` +
     `${window ? `${fixed(window.latencyP50Ms, 2)} / ${fixed(window.latencyP99Ms, 2)} / ${fixed(window.latencyMaxMs, 1)}` : '—'} | ` +
-    `${window ? fixed(window.loopLagP99Ms, 1) : '—'} | ${result.note ?? ''} |`
+    `${window ? fixed(window.loopLagP99Ms, 1) : '—'} | ${window ? fixed(window.runQueueWaitMsPerSecond, 0) : '—'} | ` +
+    `${result.note ?? ''} |`
   );
 }
 
@@ -341,6 +393,7 @@ async function main(): Promise<void> {
   const deliveriesPerSecond = positive('deliveries-per-second', 20_000);
   const seconds = positive('seconds', 10);
   const ceiling = Math.round(Number(argument('ceiling', '0')));
+  const lowFanout = Math.round(Number(argument('low-fanout', '100')));
   const started = Date.now();
   const loadBefore = os.loadavg();
 
@@ -355,12 +408,28 @@ async function main(): Promise<void> {
         results.push(await measureArtillery(target, ready, small, large, deliveriesPerSecond, seconds));
       } else {
         results.push(
-          await measureClientKind(kind, target, ready, [small, large], deliveriesPerSecond, seconds),
+          await measureClientKind(
+            kind,
+            target,
+            ready,
+            [small, large],
+            lowFanout,
+            deliveriesPerSecond,
+            seconds,
+          ),
         );
       }
     }
     if (ceiling > 0) {
-      ceilingResult = await measureClientKind('lean', target, ready, [ceiling], deliveriesPerSecond, seconds);
+      ceilingResult = await measureClientKind(
+        'lean',
+        target,
+        ready,
+        [ceiling],
+        0,
+        deliveriesPerSecond,
+        seconds,
+      );
     }
   } finally {
     await endChild(target, { kind: 'stop' });
@@ -381,10 +450,32 @@ async function main(): Promise<void> {
   );
   console.log('');
   console.log(
-    `| client | held / asked | join s | RSS @${small} MB | RSS @${large} MB | KB per subscriber | deliveries | CPU µs per delivery | latency p50 / p99 / max ms | loop lag p99 ms | note |`,
+    `| client | held / asked | join s | RSS @${small} MB | RSS @${large} MB | KB per subscriber | deliveries | CPU µs per delivery | latency p50 / p99 / max ms | loop lag p99 ms | run-queue wait ms/s | note |`,
   );
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
   for (const result of results) console.log(resultRow(result, large));
+  const withLowFanout = results.filter((result) => result.lowFanout);
+  if (withLowFanout.length > 0) {
+    console.log('');
+    console.log(
+      `Latency at a small fan-out (${lowFanout} subscribers, ${deliveriesPerSecond} deliveries/s, so bursts of ${lowFanout} frames):`,
+    );
+    console.log('');
+    console.log(
+      '| client | deliveries | CPU µs per delivery | latency p50 / p99 / max ms | loop lag p99 ms | run-queue wait ms/s |',
+    );
+    console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
+    for (const result of withLowFanout) {
+      const window = result.lowFanout?.window;
+      if (!window) continue;
+      console.log(
+        `| ${result.kind} | ${window.deliveries.toLocaleString('en')} / ${(result.lowFanout?.recipients ?? 0).toLocaleString('en')} | ` +
+          `${fixed(window.cpuMicros / Math.max(1, window.deliveries), 2)} | ` +
+          `${fixed(window.latencyP50Ms, 2)} / ${fixed(window.latencyP99Ms, 2)} / ${fixed(window.latencyMaxMs, 1)} | ` +
+          `${fixed(window.loopLagP99Ms, 1)} | ${fixed(window.runQueueWaitMsPerSecond, 0)} |`,
+      );
+    }
+  }
   const lean = results.find((result) => result.kind === 'lean');
   const realtimeJs = results.find((result) => result.kind === 'realtime-js');
   if (lean && realtimeJs) {
