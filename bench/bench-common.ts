@@ -48,6 +48,8 @@ export interface GrowResult {
 export interface WindowResult {
   deliveries: number;
   cpuMicros: number;
+  /** The kernel's share of cpuMicros (socket reads, epoll): no client code can remove it. */
+  systemCpuMicros: number;
   latencyP50Ms: number;
   latencyP99Ms: number;
   latencyMaxMs: number;

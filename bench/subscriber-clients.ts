@@ -241,6 +241,7 @@ function stopWindow(): WindowResult {
   return {
     deliveries,
     cpuMicros: cpu.user + cpu.system,
+    systemCpuMicros: cpu.system,
     latencyP50Ms: percentile(sorted, 50),
     latencyP99Ms: percentile(sorted, 99),
     latencyMaxMs: sorted[sorted.length - 1] ?? NaN,

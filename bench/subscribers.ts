@@ -349,6 +349,7 @@ async function measureArtillery(
     result.window = {
       deliveries: sent.recipients,
       cpuMicros,
+      systemCpuMicros: NaN,
       latencyP50Ms: NaN,
       latencyP99Ms: NaN,
       latencyMaxMs: NaN,
@@ -376,6 +377,7 @@ function resultRow(result: KindResult, asked: number): string {
     `${result.small ? mb(result.small.rssBytes) : '—'} | ${result.large ? mb(result.large.rssBytes) : '—'} | ` +
     `${fixed(perSubscriberKb(result), 1)} | ` +
     `${window ? window.deliveries.toLocaleString('en') : '—'} | ${fixed(cpuPerDelivery(result), 2)} | ` +
+    `${window && window.deliveries > 0 ? fixed(window.systemCpuMicros / window.deliveries, 2) : '—'} | ` +
     `${window ? `${fixed(window.latencyP50Ms, 2)} / ${fixed(window.latencyP99Ms, 2)} / ${fixed(window.latencyMaxMs, 1)}` : '—'} | ` +
     `${window ? fixed(window.loopLagP99Ms, 1) : '—'} | ${window ? fixed(window.runQueueWaitMsPerSecond, 0) : '—'} | ` +
     `${result.note ?? ''} |`
@@ -450,9 +452,9 @@ async function main(): Promise<void> {
   );
   console.log('');
   console.log(
-    `| client | held / asked | join s | RSS @${small} MB | RSS @${large} MB | KB per subscriber | deliveries | CPU µs per delivery | latency p50 / p99 / max ms | loop lag p99 ms | run-queue wait ms/s | note |`,
+    `| client | held / asked | join s | RSS @${small} MB | RSS @${large} MB | KB per subscriber | deliveries | CPU µs per delivery | of which kernel µs | latency p50 / p99 / max ms | loop lag p99 ms | run-queue wait ms/s | note |`,
   );
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
   for (const result of results) console.log(resultRow(result, large));
   const withLowFanout = results.filter((result) => result.lowFanout);
   if (withLowFanout.length > 0) {
