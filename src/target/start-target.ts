@@ -236,14 +236,12 @@ export async function startTarget(options: TargetOptions = {}): Promise<LocalTar
       mintToken: (sub, tokenOptions) => keys.mintUserToken(sub, tokenOptions),
       stop() {
         stopped ??= (async () => {
-          // Sockets first so clients see a clean close, then the feed's slot, HTTP, Postgres.
-          await gateway
-            .close()
-            .catch((error: unknown) => logger.warn('gateway close failed', { error: String(error) }));
-          await feed
-            .stop()
-            .catch((error: unknown) => logger.warn('feed stop failed', { error: String(error) }));
-          await http.close().catch(() => undefined);
+          // Sockets first so clients see a clean close, then the feed's slot, HTTP, Postgres. Each
+          // step is bounded: a stuck step (a client that stops reading, a request held open by a
+          // delay fault) must not keep the database running; Postgres' own stop escalates.
+          await bounded('gateway close', () => gateway.close(), logger);
+          await bounded('change feed stop', () => feed.stop(), logger);
+          await bounded('http close', () => http.close(), logger);
           await db.stop();
         })();
         return stopped;
@@ -261,6 +259,26 @@ export async function startTarget(options: TargetOptions = {}): Promise<LocalTar
         cause: error,
       },
     );
+  }
+}
+
+const STOP_STEP_TIMEOUT_MS = 5_000;
+
+/** Runs one shutdown step, logging (not throwing) a failure or a step that outlives its bound. */
+async function bounded(step: string, run: () => Promise<unknown>, logger: Logger): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), STOP_STEP_TIMEOUT_MS);
+    timer.unref();
+  });
+  try {
+    const outcome = await Promise.race([run().then(() => 'done' as const), timeout]);
+    if (outcome === 'timeout')
+      logger.warn(`${step} did not finish within ${STOP_STEP_TIMEOUT_MS} ms; going on`);
+  } catch (error) {
+    logger.warn(`${step} failed`, { error: String(error) });
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -35,6 +35,7 @@ export interface EmbeddedDatabaseHandle extends DatabaseHandle {
 const DATABASE = 'postgres';
 const SUPERUSER = 'postgres';
 const STOP_TIMEOUT_MS = 15_000;
+const POOL_END_TIMEOUT_MS = 3_000;
 const SHM_DIR = '/dev/shm';
 const SHM_MIN_FREE_BYTES = 1024 ** 3;
 
@@ -402,7 +403,11 @@ export async function startEmbeddedDatabase(
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
-      await adminPool.end().catch(() => undefined);
+      // pool.end() waits for checked-out clients; one stuck in a query must not hold the stop.
+      await Promise.race([
+        adminPool.end().catch(() => undefined),
+        new Promise((resolve) => setTimeout(resolve, POOL_END_TIMEOUT_MS).unref()),
+      ]);
       if (!exited && child) {
         const killTimer = setTimeout(() => child?.kill('SIGKILL'), STOP_TIMEOUT_MS);
         await cluster.stop().catch(() => undefined);
