@@ -164,7 +164,7 @@ export class Scheduler {
         }
         run.state = 'retrying';
         log.error(
-          `environment unavailable; retrying in ${Math.round(delay / 1000)} s (the others keep running)`,
+          `environment unavailable; retrying in ${delay < 1000 ? `${delay} ms` : `${Math.round(delay / 1000)} s`} (the others keep running)`,
           {
             error: text,
           },

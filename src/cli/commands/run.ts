@@ -330,7 +330,11 @@ function progressBar(elapsedMs: number, durationMs: number, final: boolean): str
   const ratio = final ? 1 : Math.min(1, elapsedMs / durationMs);
   const width = 30;
   const filled = Math.round(ratio * width);
-  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${Math.round(ratio * 100)}% ${Math.round(elapsedMs / 1000)}s/${Math.round(durationMs / 1000)}s`;
+  const bar = `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${Math.round(ratio * 100)}%`;
+  if (final)
+    return `${bar} done: ${Math.round(durationMs / 1000)}s run + ${Math.round(Math.max(0, elapsedMs - durationMs) / 1000)}s drain`;
+  if (elapsedMs >= durationMs) return `${bar} draining in-flight events…`;
+  return `${bar} ${Math.round(elapsedMs / 1000)}s/${Math.round(durationMs / 1000)}s`;
 }
 
 function ms(value: number | null): string {
