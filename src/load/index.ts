@@ -11,3 +11,5 @@ export * from './load-driver.js';
 export * from './executors/index.js';
 export * from './run-timeline.js';
 export * from './run-scenario.js';
+export * from './shard.js';
+export * from './workers/index.js';

@@ -13,6 +13,8 @@ import {
   plannedDurationMs,
   runBoundMs,
   runScenario,
+  runWithWorkers,
+  checkWorkerCount,
   type LoadProgress,
   type LoadRunResult,
   type Scenario,
@@ -48,6 +50,7 @@ interface LoadFlags {
   allowRemote?: boolean;
   slos?: string;
   progress?: boolean;
+  workers?: string;
 }
 
 export function register(program: Command): void {
@@ -64,6 +67,10 @@ export function register(program: Command): void {
     .option('--slos <file>', "SLO file to judge the run by, instead of the scenario's thresholds")
     .option('--allow-remote', 'allow load against a non-local environment (its loadRateCap still applies)')
     .option('--no-progress', 'no progress bar, even on a terminal')
+    .option(
+      '--workers <n>',
+      'split the subscribers over n worker processes (one per core); results merge exactly',
+    )
     .action(async (scenarioFile: string, flags: LoadFlags) => {
       process.exitCode = await load(scenarioFile, flags);
     });
@@ -112,6 +119,8 @@ async function load(scenarioFile: string, flags: LoadFlags): Promise<number> {
     scenario = loadScenarioFile(scenarioFile);
     outDir ??= path.join('artifacts', scenario.name);
     const slos = scenarioSlos(scenario, scenarioFile, flags.slos);
+    const workers = flags.workers === undefined ? 1 : Number(flags.workers);
+    checkWorkerCount(workers, scenario);
     const config: CanaryConfig = loadCanaryConfig(flags.config, { localFaultsSchema: faultSettingsSchema });
     const [envConfig] = selectEnvironments(config, [flags.env]);
     if (!envConfig) throw new CanaryError('CLI_USAGE', `--env ${flags.env}: not defined in ${flags.config}`);
@@ -141,7 +150,9 @@ async function load(scenarioFile: string, flags: LoadFlags): Promise<number> {
       logger,
       startLocalTarget: (request) => startTarget(request),
     });
-    const { registry, metrics } = createMetrics();
+    const created = createMetrics();
+    const metrics = created.metrics;
+    let registry = created.registry;
     const controller = new AbortController();
     const onSignal = (signal: NodeJS.Signals): void => {
       if (controller.signal.aborted) {
@@ -164,16 +175,22 @@ async function load(scenarioFile: string, flags: LoadFlags): Promise<number> {
     const bar = flags.progress !== false && process.stderr.isTTY ? progressBar() : undefined;
     let result: LoadRunResult;
     try {
-      result = await runScenario({
+      const common = {
         scenario,
         env,
         probe,
-        metrics,
         allowRemote: flags.allowRemote === true,
         signal: controller.signal,
         logger,
         ...(bar ? { onProgress: bar.update } : {}),
-      });
+      };
+      if (workers > 1) {
+        const split = await runWithWorkers({ ...common, workers });
+        result = split.result;
+        registry = split.registry;
+      } else {
+        result = await runScenario({ ...common, metrics });
+      }
     } finally {
       bar?.done();
       displaced.restore();
