@@ -43,6 +43,9 @@ export function createSqlFaultApplier(db: DatabaseHandle): SqlFaultApplier {
 
   return async (next) => {
     const client = await db.adminPool.connect();
+    // A checked-out client has no pool error listener; the failing query reports the problem.
+    const ignoreClientError = (): void => {};
+    client.on('error', ignoreClientError);
     try {
       await client.query('begin');
       const published = await client.query(
@@ -86,6 +89,7 @@ export function createSqlFaultApplier(db: DatabaseHandle): SqlFaultApplier {
       await client.query('rollback').catch(() => undefined);
       throw error;
     } finally {
+      client.off('error', ignoreClientError);
       client.release();
     }
   };

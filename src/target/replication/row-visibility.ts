@@ -120,6 +120,10 @@ export async function checkVisibility(
     .filter((item) => item.request.keys.length > 0);
   if (pending.length === 0) return visible;
   const client = await pool.connect();
+  // A checked-out client has no pool error listener; without one a dying connection crashes the process.
+  const onClientError = (error: Error): void =>
+    logger.debug('replication: RLS check connection', { error: error.message });
+  client.on('error', onClientError);
   try {
     const batch = `begin read only; ${pending.map(({ request, index }) => requestStatements(request, index)).join(' ')} rollback;`;
     try {
@@ -147,6 +151,7 @@ export async function checkVisibility(
     }
     return visible;
   } finally {
+    client.off('error', onClientError);
     client.release();
   }
 }
