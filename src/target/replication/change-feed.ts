@@ -399,6 +399,11 @@ export function createChangeFeed(ctx: TargetContext): ChangeFeed {
       return { rowKey, groups };
     });
     const visible = await checkVisibility(pool, requests, logger);
+    logger.debug('replication batch', {
+      changes: perChange.length,
+      deliveries: perChange.reduce((sum, item) => sum + item.matches.length, 0),
+      rlsChecks: requests.length,
+    });
 
     // 4. Deliver in WAL order; subscriptions whose roles read the same columns share one payload.
     perChange.forEach(({ change, commitTimestamp, matches }, index) => {
