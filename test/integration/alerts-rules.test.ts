@@ -12,14 +12,17 @@ import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import {
   HEALTH_RULES_PATH,
+  OBJECTIVE_RECORD_NAME,
+  SLI_WINDOWS,
   SLO_RULES_PATH,
   alertRuleFiles,
   isAlertingRule,
   renderAlertRules,
   runbookAnchor,
+  sliErrorRecordName,
   type AlertingRule,
 } from '../../src/alerts/index.js';
-import { catalog } from '../../src/metrics/index.js';
+import { allMetrics, catalog } from '../../src/metrics/index.js';
 import { loadSloFile } from '../../src/slo/index.js';
 
 const run = promisify(execFile);
@@ -115,6 +118,21 @@ describe('every generated alert', () => {
       expect(anchors, `docs/runbooks.md needs a "## ${name}" section`).toContain(runbookAnchor(name));
     },
   );
+
+  it('is explained in runbooks that name only metrics that exist', () => {
+    const known = new Set([
+      ...allMetrics.flatMap((metric) =>
+        metric.type === 'histogram'
+          ? [metric.name, `${metric.name}_bucket`, `${metric.name}_count`]
+          : [metric.name],
+      ),
+      ...SLI_WINDOWS.map(sliErrorRecordName),
+      OBJECTIVE_RECORD_NAME,
+    ]);
+    const named = [...runbooks.matchAll(/\bcanary_[a-z0-9_:]*[a-z0-9]/g)].map((match) => match[0]);
+    expect(named.length).toBeGreaterThan(10);
+    expect([...new Set(named.filter((name) => !known.has(name)))]).toEqual([]);
+  });
 
   it('pages only for fast SLO burns', () => {
     const pages = generatedAlerts().filter((rule) => rule.labels.severity === 'page');
