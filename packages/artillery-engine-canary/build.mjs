@@ -9,7 +9,12 @@ import ts from 'typescript';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const sourceDir = path.join(here, 'src');
-const outDir = path.join(here, 'dist');
+// `--out-dir <dir>` builds elsewhere (tests build a private copy so parallel runs never share one).
+const outFlag = process.argv.indexOf('--out-dir');
+const outDir =
+  outFlag > 0 && process.argv[outFlag + 1]
+    ? path.resolve(process.argv[outFlag + 1])
+    : path.join(here, 'dist');
 
 fs.rmSync(outDir, { recursive: true, force: true });
 fs.mkdirSync(outDir, { recursive: true });
