@@ -1,5 +1,6 @@
 /**
- * The core's runtime, loaded from the repository's build output (`npm run build` at the root), so
+ * The core's runtime, loaded from the repository's build output (`npm run build` at the root; this package builds with
+ * `npm run build:artillery-engine`), so
  * the engine runs the very subscribers, publisher and event ledger `canary run` and `canary load`
  * use. Types come from the core's sources: an engine that drifts from the core fails the typecheck.
  */
