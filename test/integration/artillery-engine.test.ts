@@ -122,7 +122,7 @@ describe('the canary Artillery engine in-process', () => {
     const error = await runVirtualUser(scenario);
     expect(error).toBeInstanceOf(EngineConfigError);
     expect(error?.message).toMatch(/already subscribed.*subscribe once per flow/);
-    expect(recorded.errors).toEqual(['EngineConfigError']);
+    expect(recorded.errors).toEqual(['canary.config_invalid']);
   }, 60_000);
 
   it('rejects unknown steps and settings with a hint, before any virtual user runs', () => {

@@ -70,7 +70,7 @@ export class CanaryEngine {
         } finally {
           await this.books.leave();
         }
-        if (error) ee.emit('error', error.name === 'Error' ? error.message : error.name);
+        if (error) ee.emit('error', errorCode(error));
         callback(error, context);
       };
       runSequence(steps, context).then(
@@ -163,6 +163,11 @@ export class CanaryEngine {
       'use subscribe, publish, unsubscribe, think, loop or log',
     );
   }
+}
+
+/** Artillery counts `errors.<code>`; a bad script gets one code, anything else its message. */
+function errorCode(error: Error): string {
+  return error instanceof EngineConfigError ? 'canary.config_invalid' : error.message;
 }
 
 function wholeNumber(value: unknown, where: string, min: number, max: number): number {
