@@ -114,6 +114,51 @@ describe('the canary Artillery engine in-process', () => {
     }
   }, 120_000);
 
+  it('counts every broadcast as dropped when the target drops them, and the books still balance', async () => {
+    await target.faults.update({ broadcast: { dropRate: 1 } });
+    try {
+      const config = resolveEngineConfig({ canary: { lateAfterMs: 500, deadlineMs: 1_500 } }, env);
+      const engine = new CanaryEngine(new EngineBooks({ probe, realtime, shared }, config), helpers);
+      const { ee, recorded } = recordingEmitter();
+      const mechanic = engine.createScenario({ flow: [{ subscribe: {} }, { publish: { count: 2 } }] }, ee);
+      const errors = await Promise.all([runVirtualUser(mechanic), runVirtualUser(mechanic)]);
+      expect(errors).toEqual([null, null]);
+      const count = (name: string): number => recorded.counters.get(name) ?? 0;
+      const broadcastDue = count('canary.broadcast.due');
+      expect(broadcastDue).toBeGreaterThanOrEqual(4);
+      expect(count('canary.broadcast.dropped')).toBe(broadcastDue);
+      expect(count('canary.broadcast.delivered') + count('canary.broadcast.late')).toBe(0);
+      expect(recorded.histograms.get('canary.delivery.broadcast')).toBeUndefined();
+      const changesDue = count('canary.postgres_changes.due');
+      expect(count('canary.postgres_changes.delivered')).toBeGreaterThan(0);
+      expect(
+        count('canary.postgres_changes.delivered') +
+          count('canary.postgres_changes.late') +
+          count('canary.postgres_changes.dropped') +
+          count('canary.postgres_changes.withdrawn'),
+      ).toBe(changesDue);
+    } finally {
+      await target.faults.reset();
+    }
+  }, 120_000);
+
+  it('reports a mechanic whose token is refused as not subscribed, with the reason, and nothing due', async () => {
+    const config = resolveEngineConfig(
+      { canary: { mechanicToken: 'not-a-jwt', joinTimeoutMs: 1_000, deadlineMs: 2_000, lateAfterMs: 500 } },
+      env,
+    );
+    const engine = new CanaryEngine(new EngineBooks({ probe, realtime, shared }, config), helpers);
+    const { ee, recorded } = recordingEmitter();
+    const mechanic = engine.createScenario({ flow: [{ subscribe: {} }, { publish: { count: 1 } }] }, ee);
+    expect(await runVirtualUser(mechanic)).toBeNull();
+    const names = [...recorded.counters.keys()];
+    expect(recorded.counters.get('canary.subscribe.not_subscribed')).toBe(1);
+    expect(recorded.counters.get('canary.subscribe.subscribed')).toBeUndefined();
+    expect(names.some((name) => name.startsWith('canary.status.'))).toBe(true);
+    expect(recorded.counters.get('canary.postgres_changes.due')).toBeUndefined();
+    expect(recorded.counters.get('canary.events.published')).toBe(1);
+  }, 60_000);
+
   it('fails a virtual user whose flow subscribes twice, with the reason in the error', async () => {
     const config = resolveEngineConfig({ canary: { deadlineMs: 3_000 } }, env);
     const engine = new CanaryEngine(new EngineBooks({ probe, realtime, shared }, config), helpers);
