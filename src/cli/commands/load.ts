@@ -15,6 +15,9 @@ import {
   runScenario,
   runWithWorkers,
   checkWorkerCount,
+  parseShard,
+  runShard,
+  DEFAULT_FEED_PORT,
   type LoadProgress,
   type LoadRunResult,
   type Scenario,
@@ -40,7 +43,8 @@ import {
   type Slo,
   type SloVerdict,
 } from '../../slo/index.js';
-import { CanaryError, createLogger, ExitCode, isCanaryError } from '../../shared/index.js';
+import { createStatusHub, startExporter, type Exporter } from '../../server/index.js';
+import { CanaryError, createLogger, ExitCode, isCanaryError, sleep } from '../../shared/index.js';
 import { faultSettingsSchema, startTarget } from '../../target/index.js';
 
 interface LoadFlags {
@@ -51,6 +55,12 @@ interface LoadFlags {
   slos?: string;
   progress?: boolean;
   workers?: string;
+  shard?: string;
+  shardFeed?: string;
+  feedPort?: string;
+  metricsPort?: string;
+  listenHost?: string;
+  linger?: string;
 }
 
 export function register(program: Command): void {
@@ -70,6 +80,28 @@ export function register(program: Command): void {
     .option(
       '--workers <n>',
       'split the subscribers over n worker processes (one per core); results merge exactly',
+    )
+    .option(
+      '--shard <i/N>',
+      'run shard i of N (e.g. a Kubernetes Indexed Job): a share of the subscribers; shard 0 publishes',
+    )
+    .option(
+      '--shard-feed <url>',
+      "shards 1..N-1: shard 0's event feed, e.g. http://canary-load-0.canary-shards:9465",
+    )
+    .option(
+      '--feed-port <port>',
+      `shard 0: port of the event feed (default ${DEFAULT_FEED_PORT}; 0 = a free one)`,
+    )
+    .option(
+      '--metrics-port <port>',
+      "serve this run's /metrics on this port (0 = a free one) for Prometheus to scrape",
+    )
+    .option('--listen-host <host>', 'address for --metrics-port and the event feed', '0.0.0.0')
+    .option(
+      '--linger <seconds>',
+      'with --metrics-port: keep serving /metrics this long after the run (a last scrape)',
+      '0',
     )
     .action(async (scenarioFile: string, flags: LoadFlags) => {
       process.exitCode = await load(scenarioFile, flags);
@@ -115,12 +147,20 @@ async function load(scenarioFile: string, flags: LoadFlags): Promise<number> {
   let outDir = flags.out;
   let scenario: Scenario | undefined;
   let env: ResolvedEnvironment | undefined;
+  let exporter: Exporter | undefined;
+  let closeShard: (() => Promise<void>) | undefined;
   try {
     scenario = loadScenarioFile(scenarioFile);
     outDir ??= path.join('artifacts', scenario.name);
     const slos = scenarioSlos(scenario, scenarioFile, flags.slos);
     const workers = flags.workers === undefined ? 1 : Number(flags.workers);
     checkWorkerCount(workers, scenario);
+    const shard = flags.shard === undefined ? undefined : parseShard(flags.shard);
+    if (shard && workers > 1) {
+      throw new CanaryError('CLI_USAGE', '--shard and --workers do not combine', {
+        hint: 'run one process per shard (give each pod a core), or --workers on one machine',
+      });
+    }
     const config: CanaryConfig = loadCanaryConfig(flags.config, { localFaultsSchema: faultSettingsSchema });
     const [envConfig] = selectEnvironments(config, [flags.env]);
     if (!envConfig) throw new CanaryError('CLI_USAGE', `--env ${flags.env}: not defined in ${flags.config}`);
@@ -150,7 +190,7 @@ async function load(scenarioFile: string, flags: LoadFlags): Promise<number> {
       logger,
       startLocalTarget: (request) => startTarget(request),
     });
-    const created = createMetrics();
+    const created = createMetrics(shard ? { defaultLabels: { shard: String(shard.index) } } : {});
     const metrics = created.metrics;
     let registry = created.registry;
     const controller = new AbortController();
@@ -184,7 +224,29 @@ async function load(scenarioFile: string, flags: LoadFlags): Promise<number> {
         logger,
         ...(bar ? { onProgress: bar.update } : {}),
       };
-      if (workers > 1) {
+      if (flags.metricsPort !== undefined) {
+        exporter = await startExporter({
+          registry,
+          status: createStatusHub(),
+          host: flags.listenHost ?? '0.0.0.0',
+          port: Number(flags.metricsPort),
+        });
+        process.stderr.write(`canary: serving /metrics at ${exporter.url}/metrics\n`);
+      }
+      if (shard) {
+        const run = await runShard({
+          ...common,
+          metrics,
+          shard,
+          ...(flags.shardFeed ? { feedUrl: flags.shardFeed } : {}),
+          feedHost: flags.listenHost ?? '0.0.0.0',
+          feedPort: flags.feedPort === undefined ? DEFAULT_FEED_PORT : Number(flags.feedPort),
+          onFeed: (url) =>
+            process.stderr.write(`canary: shard ${flags.shard} serves the event feed at ${url}\n`),
+        });
+        result = run.result;
+        closeShard = run.close;
+      } else if (workers > 1) {
         const split = await runWithWorkers({ ...common, workers });
         result = split.result;
         registry = split.registry;
@@ -204,6 +266,7 @@ async function load(scenarioFile: string, flags: LoadFlags): Promise<number> {
     const report = buildLoadReport(result, verdict, snapshot);
     const files = writeReports(report, outDir);
     process.stdout.write(renderSummary(report, files));
+    await lingerForScrape(exporter, Number(flags.linger ?? 0));
     return report.run.exitCode;
   } catch (error) {
     if (!isCanaryError(error) || !outDir) throw error;
@@ -216,6 +279,8 @@ async function load(scenarioFile: string, flags: LoadFlags): Promise<number> {
     writeReports(failureReport(scenario, flags.env, startedAt, failure), outDir);
     throw error;
   } finally {
+    await exporter?.close();
+    await closeShard?.();
     await env
       ?.close()
       .catch((error: unknown) => logger.warn('closing the environment failed', { error: String(error) }));
@@ -390,6 +455,17 @@ function progressBar(): { update: (progress: LoadProgress) => void; done: () => 
       process.stderr.write('\n');
     },
   };
+}
+
+/** Keep /metrics up after the run so Prometheus scrapes the final counts; SIGTERM/Ctrl-C end it. */
+async function lingerForScrape(exporter: Exporter | undefined, seconds: number): Promise<void> {
+  if (!exporter || !(seconds > 0)) return;
+  process.stderr.write(`canary: keeping /metrics up for ${seconds} s for a last scrape\n`);
+  const done = new AbortController();
+  const stop = (): void => done.abort();
+  for (const signal of RUN_SIGNALS) process.once(signal, stop);
+  await sleep(seconds * 1000, done.signal);
+  for (const signal of RUN_SIGNALS) process.off(signal, stop);
 }
 
 const RUN_SIGNALS = ['SIGINT', 'SIGTERM'] as const;

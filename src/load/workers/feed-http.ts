@@ -12,6 +12,10 @@ export interface FeedServer {
   /** http://host:port — followers add /feed. */
   readonly url: string;
   emit(message: FeedMessage): void;
+  /** Followers connected right now. */
+  followers(): number;
+  /** Resolves true once `count` followers are connected, false after `timeoutMs` or the signal. */
+  waitForFollowers(count: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -38,6 +42,15 @@ export async function serveFeed(options: { host?: string; port?: number } = {}):
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
     url: `http://${host}:${address.port}`,
+    followers: () => live.size,
+    async waitForFollowers(count, timeoutMs, signal) {
+      const until = Date.now() + timeoutMs;
+      while (live.size < count) {
+        if (signal?.aborted || Date.now() >= until) return false;
+        await sleep(100, signal);
+      }
+      return true;
+    },
     emit(message) {
       const line = `${JSON.stringify(message)}\n`;
       history.push(line);

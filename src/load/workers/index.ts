@@ -8,4 +8,5 @@ export * from './feed-http.js';
 export * from './merge.js';
 export * from './shard-role.js';
 export * from './run-workers.js';
+export * from './shard-process.js';
 export { transferEnvironment, receiveEnvironment, type TransferredEnvironment } from './worker-protocol.js';
