@@ -7,7 +7,13 @@
  */
 class CanaryEngineLoader {
   constructor(script, ee, helpers) {
-    this.ready = import('./dist/index.js').then((engine) => engine.createCanaryEngine(script, helpers));
+    this.ready = import('./dist/index.js')
+      .catch((error) => {
+        throw new Error(
+          `the engine is not built (${error.message}); run "npm run build:artillery-engine" at the repository root`,
+        );
+      })
+      .then((engine) => engine.createCanaryEngine(script, helpers));
     this.ready.catch((error) => console.error(`artillery-engine-canary: ${error.message}`));
   }
 
