@@ -41,7 +41,7 @@ export function loadCore(): Promise<Core> {
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       throw new Error(
-        `artillery-engine-canary could not load Realtime Canary's build from ${base.pathname} (${reason}); ` +
+        `could not load Realtime Canary's build from ${base.pathname} (${reason}); ` +
           `run "npm run build" at the repository root, or set ${CORE_DIST_VARIABLE} to a built dist/ directory`,
         { cause: error },
       );

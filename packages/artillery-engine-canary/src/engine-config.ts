@@ -78,7 +78,7 @@ function required(name: string, value: string | undefined, variable: string): st
   if (value === undefined) {
     throw new EngineConfigError(
       `config.canary.${name} is not set`,
-      `set it in the script or export ${variable} (eval "$(canary target)" prints it for the local target)`,
+      `set it in the script or export ${variable} ("canary target" prints it for a local target)`,
     );
   }
   return value;
@@ -127,7 +127,7 @@ function mechanicTokens(section: Record<string, unknown>, env: NodeJS.ProcessEnv
   if (tokens.length > 0) return tokens;
   const first = present(env.MECHANIC_TOKEN);
   if (first) tokens.push(first);
-  // MECHANIC_TOKEN_2, _3, … as `canary target --mechanics N` prints them; bounded like that flag.
+  // MECHANIC_TOKEN_2, _3, … as `canary target --seed-mechanics N` prints them; bounded.
   for (let i = 2; i <= 10_000; i += 1) {
     const next = present(env[`MECHANIC_TOKEN_${i}`]);
     if (!next) break;
@@ -136,7 +136,7 @@ function mechanicTokens(section: Record<string, unknown>, env: NodeJS.ProcessEnv
   if (tokens.length === 0) {
     throw new EngineConfigError(
       'no mechanic token: config.canary.mechanicToken is not set',
-      'set it in the script or export MECHANIC_TOKEN (eval "$(canary target)" prints one for the local target)',
+      'set it in the script or export MECHANIC_TOKEN ("canary target" prints one for a local target)',
     );
   }
   return tokens;
