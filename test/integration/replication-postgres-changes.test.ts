@@ -132,12 +132,14 @@ describe('postgres_changes from the WAL', () => {
           .insert({ session_id: sessionId, status: 'queued', metadata: { probe: 'order', seq } });
         expect(error).toBeNull();
       }
-      setTimeout(() => console.log([...seen].map(([k, v]) => `${k}=${v.length}`).join(' ')), 5000);
       await waitFor(
         () => clients.filter((c) => c.authorised).every((c) => (seen.get(c.name)?.length ?? 0) >= count),
         15_000,
         'every mechanic to receive every insert',
-      );
+      ).catch((error: Error) => {
+        const counts = [...seen].map(([name, events]) => `${name}: ${events.length}`).join(', ');
+        throw new Error(`${error.message} (received ${counts})`);
+      });
       // Give strays time to arrive, so "exactly once" and "nothing" mean something.
       await new Promise((resolve) => setTimeout(resolve, 500));
       for (const { name, authorised } of clients) {

@@ -46,6 +46,7 @@ import {
   readTableAccess,
   type TableAccess,
   type VisibilityRequest,
+  waitForCommitsVisible,
 } from './row-visibility.js';
 
 export const REALTIME_PUBLICATION = 'supabase_realtime';
@@ -77,6 +78,7 @@ interface DecodedChange {
 }
 
 interface CommittedTransaction {
+  xid: number;
   changes: DecodedChange[];
   commitTimestamp: string;
 }
@@ -316,6 +318,7 @@ export function createChangeFeed(ctx: TargetContext): ChangeFeed {
     // 1. Match bindings and filters; note which roles need catalog facts for which tables.
     const perChange: { change: DecodedChange; commitTimestamp: string; matches: Match[] }[] = [];
     const rolesByRelation = new Map<number, Set<string>>();
+    const checkedXids = new Set<number>();
     for (const transaction of transactions) {
       for (const change of transaction.changes) {
         const { relation } = change;
@@ -337,13 +340,20 @@ export function createChangeFeed(ctx: TargetContext): ChangeFeed {
           if (!roles) rolesByRelation.set(relation.oid, (roles = new Set()));
           roles.add(subscription.group.role);
         }
-        if (matches.length > 0)
+        if (matches.length > 0) {
           perChange.push({ change, commitTimestamp: transaction.commitTimestamp, matches });
+          if (change.type !== 'DELETE') checkedXids.add(transaction.xid);
+        }
       }
     }
     if (perChange.length === 0) return;
 
-    // 2. Privileges and RLS switches, read fresh for this batch.
+    // 2. Privileges and RLS switches, read fresh for this batch — once the rows are visible at all.
+    if (!(await waitForCommitsVisible(pool, [...checkedXids]))) {
+      logger.warn('replication: committed rows still invisible to other sessions; checking RLS anyway', {
+        xids: [...checkedXids],
+      });
+    }
     const access = await readTableAccess(
       pool,
       [...rolesByRelation].flatMap(([relationOid, roles]) =>
@@ -451,7 +461,7 @@ export function createChangeFeed(ctx: TargetContext): ChangeFeed {
       const message = decodePgoutput(frame.message);
       switch (message.tag) {
         case 'begin':
-          openTransaction = { changes: [], commitTimestamp: '' };
+          openTransaction = { xid: message.xid, changes: [], commitTimestamp: '' };
           break;
         case 'relation':
           await loadRelation(message);

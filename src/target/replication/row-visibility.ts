@@ -61,6 +61,32 @@ export async function readTableAccess(
   return result;
 }
 
+/**
+ * Waits (bounded) until the given transactions are visible to new snapshots. A commit record can
+ * reach the WAL sender a moment before the committing backend has published it to other sessions;
+ * an RLS check in that moment would not find the row and wrongly hide it from everyone.
+ * (Transaction ids are taken to be in the current xid epoch.)
+ */
+export async function waitForCommitsVisible(
+  pool: pg.Pool,
+  xids: number[],
+  options: { attempts?: number } = {},
+): Promise<boolean> {
+  if (xids.length === 0) return true;
+  const attempts = options.attempts ?? 40;
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    const { rows } = await pool.query<{ visible: boolean }>(
+      `select coalesce(bool_and(pg_visible_in_snapshot(
+                ((((pg_snapshot_xmax(s)::text::bigint) >> 32) << 32) | x)::text::xid8, s)), true) as visible
+         from unnest($1::bigint[]) as x, pg_current_snapshot() as s`,
+      [xids],
+    );
+    if (rows[0]?.visible) return true;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(50, 2 + attempt * 2)));
+  }
+  return false;
+}
+
 export interface VisibilityRequest {
   role: string;
   /** The claims JSON exactly as the subscriber's token carried them. */
