@@ -92,6 +92,48 @@ describe('EventLedger outcomes', () => {
     expect(outcomes).toHaveLength(4);
   });
 
+  it('settles an event as soon as everyone due has it, and still counts later duplicates', () => {
+    const { clock, ledger, outcomes } = setup();
+    for (const id of ['s1', 's2']) {
+      ledger.addSubscriber(id, { paths: ['broadcast'] });
+      ledger.setStatus(id, 'broadcast', 'SUBSCRIBED');
+    }
+    ledger.publish('e1');
+    const t0 = clock.now();
+    ledger.recordDelivery({
+      subscriberId: 's1',
+      path: 'broadcast',
+      keys: { eventId: 'e1' },
+      receivedAt: t0 + 10,
+    });
+    expect(ledger.pendingEvents()).toBe(1);
+    ledger.recordDelivery({
+      subscriberId: 's2',
+      path: 'broadcast',
+      keys: { eventId: 'e1' },
+      receivedAt: t0 + 1500,
+    });
+    // Long before the 5 s deadline: nothing left to decide.
+    expect(ledger.pendingEvents()).toBe(0);
+    expect(ledger.isFinalized('e1')).toBe(true);
+    ledger.recordDelivery({
+      subscriberId: 's2',
+      path: 'broadcast',
+      keys: { eventId: 'e1' },
+      receivedAt: t0 + 1600,
+    });
+    clock.advance(6000);
+    ledger.tick();
+    expect(outcomes.map((o) => o.outcome)).toEqual(['delivered', 'late']);
+    expect(ledger.totalsFor('broadcast')).toMatchObject({
+      due: 2,
+      delivered: 1,
+      late: 1,
+      dropped: 0,
+      duplicates: 1,
+    });
+  });
+
   it('balances the books: published × subscribers × paths == delivered + late + dropped', () => {
     const { clock, ledger, outcomes } = setup();
     const subscribers = ['a', 'b', 'c'];

@@ -121,6 +121,8 @@ interface LedgerEvent {
   publishedWallAt: number;
   assignmentId: string | undefined;
   triples: Map<string, Triple>;
+  /** Triples still without an outcome; at 0 the event is final before its deadline. */
+  undecided: number;
   finalized: boolean;
   /** Per path, latencies of delivered/late sightings (for the recent-events view). */
   latencies: Map<DeliveryPath, number[]>;
@@ -234,6 +236,7 @@ export class EventLedger {
         const triple = event.triples.get(key);
         if (triple && triple.outcome === undefined) {
           event.triples.delete(key);
+          event.undecided -= 1;
           const totals = this.pathTotals(path);
           totals.due -= 1;
           totals.withdrawn += 1;
@@ -290,6 +293,7 @@ export class EventLedger {
       publishedWallAt,
       assignmentId: undefined,
       triples: new Map(),
+      undecided: 0,
       finalized: false,
       latencies: new Map(),
     };
@@ -302,6 +306,7 @@ export class EventLedger {
         outcome: undefined,
         trusted: true,
       });
+      event.undecided += 1;
       this.pathTotals(channel.path).due += 1;
     }
     this.events.set(eventId, event);
@@ -328,6 +333,7 @@ export class EventLedger {
       if (triple.outcome !== undefined) continue;
       this.pathTotals(triple.channel.path).due -= 1;
       event.triples.delete(key);
+      event.undecided -= 1;
     }
     if (event.triples.size === 0) {
       this.events.delete(eventId);
@@ -507,6 +513,9 @@ export class EventLedger {
     const list = event.latencies.get(path) ?? [];
     list.push(latencyMs);
     event.latencies.set(path, list);
+    // Everyone due has it: nothing can change this event's outcomes any more, so settle it now
+    // (later sightings still count as duplicates) instead of at the deadline.
+    if (event.undecided === 0 && !event.finalized) this.finalize(event);
   }
 
   private finalize(event: LedgerEvent): void {
@@ -636,6 +645,7 @@ export class EventLedger {
     latencyMs: number | undefined,
     inGap = triple.inGapAtPublish,
   ): void {
+    if (triple.outcome === undefined) event.undecided -= 1;
     triple.outcome = outcome;
     const path = triple.channel.path;
     const totals = this.pathTotals(path);
