@@ -226,7 +226,8 @@ async function measureClientKind(
     );
   };
   try {
-    if (lowFanout > 0) {
+    // The low fan-out phase runs first, so it only makes sense below the first size.
+    if (lowFanout > 0 && lowFanout < (sizes[0] ?? 0)) {
       const grown = await grow(lowFanout);
       const measured = await measureWindow(child, target, grown.joined, deliveriesPerSecond, seconds);
       result.lowFanout = { subscribers: grown.joined, ...measured };
