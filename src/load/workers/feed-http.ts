@@ -58,7 +58,10 @@ export async function serveFeed(options: { host?: string; port?: number } = {}):
     },
     async close() {
       for (const response of live) response.end();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // A follower that stopped reading must not hold the process open.
+      server.closeAllConnections();
+      await closed;
     },
   };
 }
@@ -98,7 +101,10 @@ export async function followFeed(
           if (!isFeedMessage(message)) continue;
           received += 1;
           onMessage(message);
-          if (message.type === 'end') return received;
+          if (message.type === 'end') {
+            await reader.cancel().catch(() => {});
+            return received;
+          }
         }
       }
     } catch (error) {

@@ -48,7 +48,13 @@ export function setUpShard(options: {
     role: {
       ...shard,
       follow: (ledger) => follower.attach(ledger),
-      beforeDrain: () => Promise.race([follower.ended, sleep(options.waitForEndMs, options.signal)]),
+      beforeDrain: async () => {
+        // Cancel the fallback timer once publishing ended, or it would hold the process open.
+        const done = new AbortController();
+        const signal = options.signal ? AbortSignal.any([options.signal, done.signal]) : done.signal;
+        await Promise.race([follower.ended, sleep(options.waitForEndMs, signal)]);
+        done.abort();
+      },
     },
     // The queue is polled per mechanic; one shard polling keeps polling triples what one process has.
     scenario: { ...options.scenario, paths },
