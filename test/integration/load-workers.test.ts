@@ -4,7 +4,15 @@ import { loadCanaryConfig, probesFor, selectEnvironments, type ProbeSpec } from 
 import { runWithWorkers, scenarioSchema, type MetricsJson, type WorkerRun } from '../../src/load/index.js';
 import { resolveEnvironment, type ResolvedEnvironment } from '../../src/probe/index.js';
 import { faultSettingsSchema, startTarget } from '../../src/target/index.js';
-import { runCli, SHARED_MACHINE_HARNESS, tempDir, writeLocalConfig, writeYaml } from './load-support.js';
+import type { CanaryReport } from '../../src/report/index.js';
+import {
+  readJson,
+  runCli,
+  SHARED_MACHINE_HARNESS,
+  tempDir,
+  writeLocalConfig,
+  writeYaml,
+} from './load-support.js';
 
 const SUBSCRIBERS = 7;
 const WORKERS = 3;
@@ -119,6 +127,56 @@ describe('canary load --workers', () => {
     const outcomes = counterTotal(merged, 'canary_delivery_outcomes_total');
     expect(outcomes).toBe(run.result.published * SUBSCRIBERS * PATHS.length);
   });
+
+  it('canary load --workers 2 reports and judges the merged run like one process', async () => {
+    const dir = tempDir('workers-cli');
+    const file = writeYaml(dir, 'split.yaml', [
+      'version: canary.scenario/v1',
+      'name: split',
+      'description: Five mechanics over two workers, then two waivers a second.',
+      'executor: ramping-arrival-rate',
+      'subscribers: 5',
+      'startRate: 0',
+      'paths: [postgres_changes, broadcast]',
+      'stages: [{ duration: 3s, target: 0 }, { duration: 100ms, target: 2 }, { duration: 3s, target: 2 }]',
+      'maxDuration: 60s',
+      `harness: { eventLoopLagP99Ms: ${SHARED_MACHINE_HARNESS.eventLoopLagP99Ms}, cpuRatio: ${SHARED_MACHINE_HARNESS.cpuRatio} }`,
+      'thresholds:',
+      '  inline:',
+      '    - { name: delivery-success, description: all delivered, objective: 0.99, window: 1d, sli: { delivery: {} } }',
+    ]);
+    const out = path.join(dir, 'out');
+    const result = await runCli(
+      [
+        'load',
+        file,
+        '--env',
+        'local',
+        '--config',
+        writeLocalConfig(dir, { deadline: '5s' }),
+        '--workers',
+        '2',
+        '--out',
+        out,
+      ],
+      { timeoutMs: 120_000 },
+    );
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    const report = readJson<CanaryReport>(path.join(out, 'report.json'));
+    expect(report.totals.published).toBeGreaterThanOrEqual(4);
+    expect(report.totals.peakSubscribers).toBe(5);
+    for (const pathName of PATHS) {
+      const counts = report.totals.paths[pathName]!;
+      expect(counts.delivered + counts.late + counts.dropped).toBe(report.totals.published * 5);
+    }
+    // The verdict was judged on the merged registry: it counted every worker's outcomes.
+    const success = report.slo?.results.filter((r) => r.slo === 'delivery-success') ?? [];
+    expect(success.map((r) => r.path).sort()).toEqual([...PATHS].sort());
+    for (const perPath of success) {
+      expect(perPath.total).toBe(report.totals.published * 5);
+      expect(perPath.status).toBe('met');
+    }
+  }, 150_000);
 
   it('refuses a worker count it cannot use, with a hint, before starting anything', async () => {
     const dir = tempDir('workers-bad');
