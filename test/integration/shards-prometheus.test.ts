@@ -246,9 +246,10 @@ describe.skipIf(skipWithoutPrometheus)('load shards scraped by Prometheus', () =
     expect(Object.values(summarize(reference)).every(([status]) => status === 'met')).toBe(true);
     expect(verdict.code).toBe(0);
 
-    // SIGTERM ends the linger; every shard exits promptly with its own verdict (0 met, 1 breached).
+    // SIGTERM ends the linger; every shard exits with its own verdict (0 met, 1 breached). The bound
+    // leaves room for each shard's bounded target shutdown on a saturated two-core machine.
     for (const shard of shards) shard.child.kill('SIGTERM');
-    const gone = new Promise<'stuck'>((resolve) => setTimeout(() => resolve('stuck'), 30_000).unref());
+    const gone = new Promise<'stuck'>((resolve) => setTimeout(() => resolve('stuck'), 90_000).unref());
     const codes = await Promise.race([Promise.all(shards.map((shard) => shard.exited)), gone]);
     expect(codes).not.toBe('stuck');
     expect(codes).toEqual([0, 0, 0]);
