@@ -64,7 +64,11 @@ export interface WindowResult {
 }
 
 export type ClientCommand =
-  { kind: 'grow'; total: number } | { kind: 'window-start' } | { kind: 'window-stop' } | { kind: 'close' };
+  | { kind: 'grow'; total: number }
+  | { kind: 'window-start' }
+  /** Ends the window once `expected` deliveries arrived, or after `waitMs` at the latest. */
+  | { kind: 'window-stop'; expected: number; waitMs: number }
+  | { kind: 'close' };
 
 export type ClientReply =
   | { kind: 'grown'; result: GrowResult }

@@ -259,8 +259,13 @@ process.on('message', (command: ClientCommand) => {
       else if (command.kind === 'window-start') {
         startWindow();
         reply({ kind: 'window-started' });
-      } else if (command.kind === 'window-stop') reply({ kind: 'window', result: stopWindow() });
-      else {
+      } else if (command.kind === 'window-stop') {
+        const deadline = Date.now() + command.waitMs;
+        while (deliveries < command.expected && Date.now() < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        reply({ kind: 'window', result: stopWindow() });
+      } else {
         for (const close of closers) close();
         setTimeout(() => process.exit(0), 500);
       }
