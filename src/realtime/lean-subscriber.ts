@@ -40,6 +40,7 @@ import {
   type SubscriberConfig,
   type SubscriptionStatus,
 } from './types.js';
+import { assertUsableSubscriberConfig } from './subscriber-config.js';
 
 export interface LeanSubscriberOptions {
   /** Serializer version; realtime-js defaults to 2.0.0 (arrays + binary broadcasts). */
@@ -113,18 +114,7 @@ export class LeanSubscriber implements Subscriber {
   private stopped = false;
 
   constructor(config: SubscriberConfig, options: LeanSubscriberOptions = {}) {
-    if (config.paths.length === 0) {
-      throw new CanaryError('CONFIG_INVALID', `subscriber ${config.id} has no paths to listen on`, {
-        hint: "give it at least one of 'postgres_changes' and 'broadcast'",
-      });
-    }
-    if (config.paths.length > 1 && config.changesChannel === config.broadcastChannel) {
-      throw new CanaryError(
-        'CONFIG_INVALID',
-        `subscriber ${config.id} uses channel "${config.changesChannel}" for both postgres_changes and broadcast`,
-        { hint: 'give the postgres_changes channel and the broadcast channel different names' },
-      );
-    }
+    assertUsableSubscriberConfig(config);
     this.id = config.id;
     this.config = config;
     this.vsn = options.vsn ?? '2.0.0';

@@ -22,6 +22,7 @@ import {
   type SubscriberConfig,
   type SubscriptionStatus,
 } from './types.js';
+import { assertUsableSubscriberConfig } from './subscriber-config.js';
 
 export interface SupabaseJsSubscriberOptions {
   /** Serializer version realtime-js asks for; its default is 2.0.0. */
@@ -70,18 +71,7 @@ class SupabaseJsSubscriber implements Subscriber {
   private stopped = false;
 
   constructor(config: SubscriberConfig, options: SupabaseJsSubscriberOptions) {
-    if (config.paths.length === 0) {
-      throw new CanaryError('CONFIG_INVALID', `subscriber ${config.id} has no paths to listen on`, {
-        hint: "give it at least one of 'postgres_changes' and 'broadcast'",
-      });
-    }
-    if (config.paths.length > 1 && config.changesChannel === config.broadcastChannel) {
-      throw new CanaryError(
-        'CONFIG_INVALID',
-        `subscriber ${config.id} uses channel "${config.changesChannel}" for both postgres_changes and broadcast`,
-        { hint: 'give the postgres_changes channel and the broadcast channel different names' },
-      );
-    }
+    assertUsableSubscriberConfig(config);
     this.id = config.id;
     this.config = config;
     this.options = options;

@@ -1,0 +1,21 @@
+/**
+ * Checks every subscriber kind applies to its config before connecting, so a config that cannot
+ * work fails the same way whichever client was chosen.
+ */
+import { CanaryError } from '../shared/index.js';
+import type { SubscriberConfig } from './types.js';
+
+export function assertUsableSubscriberConfig(config: SubscriberConfig): void {
+  if (config.paths.length === 0) {
+    throw new CanaryError('CONFIG_INVALID', `subscriber ${config.id} has no paths to listen on`, {
+      hint: "give it at least one of 'postgres_changes' and 'broadcast'",
+    });
+  }
+  if (config.paths.length > 1 && config.changesChannel === config.broadcastChannel) {
+    throw new CanaryError(
+      'CONFIG_INVALID',
+      `subscriber ${config.id} uses channel "${config.changesChannel}" for both postgres_changes and broadcast`,
+      { hint: 'give the postgres_changes channel and the broadcast channel different names' },
+    );
+  }
+}
