@@ -9,6 +9,7 @@ export default defineConfig({
     pool: 'forks',
     // Two cores: more parallel files than this only adds contention to timing-sensitive tests.
     maxWorkers: 2,
-    reporters: ['default'],
+    // The JSON results let CI print one plain 'N passed, N failed' line (see .ci/run).
+    reporters: ['default', ['json', { outputFile: 'artifacts/vitest-results.json' }]],
   },
 });
