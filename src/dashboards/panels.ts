@@ -21,6 +21,11 @@ function titled(title: string, options: PanelOptions): string {
   return options.titleSuffix ? `${title} — ${options.titleSuffix}` : title;
 }
 
+/** Label matchers for the panel's environment (a template variable or a fixed name), if any. */
+function envMatcher(scope: Scope): { env?: string } {
+  return scope.env === undefined ? {} : { env: scope.env };
+}
+
 function sized(options: PanelOptions): { width?: number } {
   return options.width === undefined ? {} : { width: options.width };
 }
@@ -118,7 +123,7 @@ export function subscribersPanel(
   scope: Scope,
   options: PanelOptions = {},
 ): PanelSpec {
-  const env = scope.env === undefined ? {} : { env: scope.env };
+  const env = envMatcher(scope);
   return {
     title: titled('Subscribers connected vs desired', options),
     description:
@@ -147,7 +152,7 @@ export function subscriptionStatusPanel(
   scope: Scope,
   options: PanelOptions = {},
 ): PanelSpec {
-  const env = scope.env === undefined ? {} : { env: scope.env };
+  const env = envMatcher(scope);
   return {
     title: titled('Subscription status transitions', options),
     description:
@@ -171,7 +176,7 @@ export function subscriptionErrorsPanel(
   scope: Scope,
   options: PanelOptions = {},
 ): PanelSpec {
-  const env = scope.env === undefined ? {} : { env: scope.env };
+  const env = envMatcher(scope);
   return {
     title: titled('Subscription errors by reason', options),
     description:
@@ -201,7 +206,7 @@ export function readinessGapPanel(
   scope: Scope,
   options: PanelOptions = {},
 ): PanelSpec {
-  const env = scope.env === undefined ? {} : { env: scope.env };
+  const env = envMatcher(scope);
   return {
     title: titled('Readiness gap: SUBSCRIBED → first deliverable change', options),
     description:
@@ -224,7 +229,7 @@ export function timeToSubscribedPanel(
   scope: Scope,
   options: PanelOptions = {},
 ): PanelSpec {
-  const env = scope.env === undefined ? {} : { env: scope.env };
+  const env = envMatcher(scope);
   return {
     title: titled('Time to SUBSCRIBED p95', options),
     description: 'From subscribe() to SUBSCRIBED, per client kind.',
@@ -247,7 +252,7 @@ export function pollingStalenessPanel(
   scope: Scope,
   options: PanelOptions = {},
 ): PanelSpec {
-  const env = scope.env === undefined ? {} : { env: scope.env };
+  const env = envMatcher(scope);
   return {
     title: titled('Polling fallback: snapshot staleness and cacheable responses', options),
     description:
@@ -278,7 +283,7 @@ export function connectionHeadroomPanel(
   scope: Scope,
   options: PanelOptions = {},
 ): PanelSpec {
-  const env = scope.env === undefined ? {} : { env: scope.env };
+  const env = envMatcher(scope);
   return {
     title: titled('Connection headroom: peak vs plan limit', options),
     description: "Highest concurrent SUBSCRIBED subscribers against the plan's Realtime connection limit.",
