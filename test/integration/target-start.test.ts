@@ -26,6 +26,7 @@ describe('startTarget', () => {
       'marketplace_schema',
       'row_level_security',
       'realtime_publication',
+      'realtime_send',
     ]);
   });
 

@@ -10,29 +10,6 @@ import type { TargetContext } from '../components.js';
 
 export const DATABASE_BROADCAST_CHANNEL = 'realtime_canary_send';
 
-const SEND_FUNCTION_SQL = `
-create schema if not exists realtime;
-grant usage on schema realtime to anon, authenticated, service_role;
-create or replace function realtime.send(payload jsonb, event text, topic text, private boolean default true)
-returns void
-language plpgsql
-security definer
-set search_path = ''
-as $$
-begin
-  perform pg_notify('${DATABASE_BROADCAST_CHANNEL}', pg_catalog.jsonb_build_object(
-    'topic', topic, 'event', event, 'payload', payload, 'private', private,
-    'id', coalesce(
-      case when pg_catalog.jsonb_typeof(payload) = 'object' then payload->>'id' end,
-      pg_catalog.gen_random_uuid()::text
-    )
-  )::text);
-end
-$$;
-revoke all on function realtime.send(jsonb, text, text, boolean) from public;
-grant execute on function realtime.send(jsonb, text, text, boolean) to authenticated, service_role;
-`;
-
 export interface DatabaseBroadcast {
   topic: string;
   event: string;
@@ -59,12 +36,14 @@ function parseNotification(text: string): DatabaseBroadcast | null {
   };
 }
 
-/** Install realtime.send and start listening; resolves to a function that stops listening. */
+/**
+ * Listen for realtime.send() (migrations/0005_realtime_send.sql notifies on
+ * DATABASE_BROADCAST_CHANNEL); resolves to a function that stops listening.
+ */
 export async function listenForDatabaseBroadcasts(
   ctx: TargetContext,
   deliver: (message: DatabaseBroadcast) => void,
 ): Promise<() => Promise<void>> {
-  await ctx.db.adminPool.query(SEND_FUNCTION_SQL);
   const client = new pg.Client({ connectionString: ctx.db.databaseUrl });
   client.on('error', (error) =>
     ctx.logger.warn('database broadcast listener failed', { error: error.message }),
