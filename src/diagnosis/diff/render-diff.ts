@@ -220,8 +220,15 @@ export function renderDiffHtml(report: DiffReport): string {
         `<tr><th scope="row">${escapeHtml(row.label)}</th><td>${escapeHtml(row.a)}</td><td>${escapeHtml(row.b)}</td></tr>`,
     )
     .join('\n');
-  const verdict = verdictLines(report)
-    .map((line) => `<li>${escapeHtml(line.trim())}</li>`)
+  const { ranking } = report;
+  const heading = verdictLines(report)[0] ?? '';
+  const causes = ranking.causes
+    .map(
+      (cause) =>
+        `<li><strong>${escapeHtml(cause.title)}</strong> <code>${cause.id}</code>, ${cause.strength.toFixed(1)}× noise` +
+        `<ul>${cause.evidence.map((line) => `<li>${escapeHtml(line)}</li>`).join('')}</ul>` +
+        `<p>next: ${escapeHtml(cause.next)}</p></li>`,
+    )
     .join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>canary diff ${escapeHtml(names.join(' vs '))}</title>
@@ -229,7 +236,8 @@ export function renderDiffHtml(report: DiffReport): string {
 figure{display:inline-block;margin:1em}svg text{font-size:11px;fill:#444}.legend span{display:inline-block;margin-right:1em}.a{color:${COLORS[0]}}.b{color:${COLORS[1]}}</style></head>
 <body><h1>canary diff: ${escapeHtml(names[0])} vs ${escapeHtml(names[1])}</h1>
 <p>${escapeHtml(report.method)} — ${escapeHtml(report.generatedAt)}</p>
-<h2>Verdict</h2><ul>${report.ranking.warnings.map((w) => `<li><strong>warning:</strong> ${escapeHtml(w)}</li>`).join('')}${verdict}</ul>
+<h2>Verdict</h2>${ranking.warnings.map((w) => `<p><strong>warning:</strong> ${escapeHtml(w)}</p>`).join('')}
+<p>${escapeHtml(heading)}</p>${causes ? `<ol>${causes}</ol>` : ''}
 <h2>Latency by path</h2><p class="legend"><span class="a">■ ${escapeHtml(names[0])}</span><span class="b">■ ${escapeHtml(names[1])}</span></p>
 ${plots}
 <h2>Side by side</h2><table><thead><tr><th></th><th scope="col">${escapeHtml(names[0])}</th><th scope="col">${escapeHtml(names[1])}</th></tr></thead><tbody>
