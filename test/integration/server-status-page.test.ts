@@ -268,7 +268,15 @@ describe.skipIf(skipWithoutChromium)(
       );
       const droppedCells = page.locator('table:has(caption:text("Latest events")) td.bad');
       expect(await droppedCells.allTextContents()).toEqual(['dropped', 'dropped', 'dropped']);
-      expect(await page.textContent('article.probe .summary')).toContain('missed or late deliveries');
+      // The round's verdict reaches the page with the next status refresh, possibly after the drops.
+      await page.waitForFunction(
+        () =>
+          document
+            .querySelector('article.probe .summary')
+            ?.textContent?.includes('missed or late deliveries'),
+        undefined,
+        { timeout: 10_000 },
+      );
 
       const screenshot = artifactPath('status-page-local-target.png');
       await page.screenshot({ path: screenshot, fullPage: true });
