@@ -7,21 +7,14 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { loadCanaryConfig, parseDuration, selectEnvironments } from '../../config/index.js';
-import { createHarnessHealth, createMetrics, type DeliveryPath } from '../../metrics/index.js';
+import { createHarnessHealth, createMetrics } from '../../metrics/index.js';
 import {
   Scheduler,
   type EnvironmentRunStatus,
-  type ProbeStatus,
   type ResolvedEnvironment,
   type StartLocalTarget,
 } from '../../probe/index.js';
-import {
-  createStatusHub,
-  startExporter,
-  type ProbeStatusView,
-  type SloState,
-  type StatusSnapshot,
-} from '../../server/index.js';
+import { createProbeStatusSource, startExporter, type SloState } from '../../server/index.js';
 import { evaluateSlos, loadSloFile, registrySource, type Slo } from '../../slo/index.js';
 import {
   CanaryError,
@@ -180,9 +173,17 @@ export async function startRun(flags: RunFlags, options: { logger?: Logger } = {
     onEnvironmentReady: (env) => logReady(logger, env),
   });
 
-  const hub = createStatusHub();
-  const exporter = await startExporter({ registry, status: hub, host, port, logger, health }).catch(
+  // SLO judgements per environment, refreshed below; the status source reads them as it goes.
+  const sloStates = new Map<string, SloState[]>();
+  const status = createProbeStatusSource({
+    runners: () => scheduler.runners(),
+    environments: environments.map((env) => env.name),
+    health,
+    slos: (env) => sloStates.get(env) ?? [],
+  });
+  const exporter = await startExporter({ registry, status, host, port, logger, health }).catch(
     async (error: unknown) => {
+      status.stop();
       health.stop();
       outcomes?.end();
       throw error;
@@ -196,7 +197,6 @@ export async function startRun(flags: RunFlags, options: { logger?: Logger } = {
   scheduler.start();
 
   // SLOs are judged on this run's own registry, per environment, every few seconds.
-  const sloStates = new Map<string, SloState[]>();
   let sloWarned = false;
   const judgeSlos = async (): Promise<void> => {
     if (slos.length === 0) return;
@@ -218,9 +218,6 @@ export async function startRun(flags: RunFlags, options: { logger?: Logger } = {
       }
     }
   };
-  const publishStatus = (): void =>
-    hub.publish(toSnapshot(scheduler.status(), health.snapshot(), (env) => sloStates.get(env) ?? []));
-  const statusTimer = setInterval(publishStatus, 1000);
   const sloTimer = setInterval(() => void judgeSlos(), 5000);
   const summary = createSummaryPrinter(durationMs);
   const startedAt = Date.now();
@@ -238,14 +235,14 @@ export async function startRun(flags: RunFlags, options: { logger?: Logger } = {
     stopping ??= (async () => {
       clearInterval(summaryTimer);
       await scheduler.stop();
-      clearInterval(statusTimer);
       clearInterval(sloTimer);
       await judgeSlos();
-      publishStatus();
+      status.refresh();
       const final = scheduler.status();
       summary.print(final, Date.now() - startedAt, true);
       logFinal(logger, final);
       await exporter.close();
+      status.stop();
       health.stop();
       if (outcomes) await new Promise<void>((resolve) => outcomes?.end(resolve));
       const code = scheduler.allFailed() ? ExitCode.RunFailed : ExitCode.Ok;
@@ -365,60 +362,4 @@ export function summaryLines(status: EnvironmentRunStatus[]): string[] {
     }
   }
   return lines;
-}
-
-// ── Status snapshot for the exporter ───────────────────────────────────────────
-
-function toSnapshot(
-  status: EnvironmentRunStatus[],
-  harness: { overloaded: boolean; eventLoopLagP99Ms: number; cpuRatio: number; samples: number },
-  slosFor: (env: string) => SloState[],
-): StatusSnapshot {
-  return {
-    generatedAt: new Date().toISOString(),
-    harness:
-      harness.samples > 0
-        ? {
-            overloaded: harness.overloaded,
-            eventLoopLagP99Ms: harness.eventLoopLagP99Ms,
-            cpuRatio: harness.cpuRatio,
-          }
-        : null,
-    environments: status.map((env) => ({
-      name: env.name,
-      probes: env.probes.map((probe) => toProbeView(probe, slosFor(env.name))),
-    })),
-  };
-}
-
-function toProbeView(probe: ProbeStatus, slos: SloState[]): ProbeStatusView {
-  const oldestFirst = [...probe.recentEvents].reverse();
-  return {
-    name: probe.probe,
-    roundsCompleted: probe.roundsCompleted,
-    lastRoundAt: probe.lastRoundAt,
-    lastRoundSuccess: probe.lastRoundSuccess,
-    subscribers: probe.subscribers.map((g) => ({
-      client: g.client,
-      desired: g.desired,
-      byStatus: g.byStatus,
-    })),
-    paths: probe.paths.map((p) => ({
-      path: p.path,
-      latencyMs: p.latencyMs,
-      delivered: p.delivered,
-      late: p.late,
-      dropped: p.dropped,
-      duplicates: p.duplicates,
-      deliveredRatio: p.deliveredRatio,
-      series: oldestFirst
-        .filter((e) => e.latencyMs[p.path] !== undefined)
-        .map((e) => {
-          const value = e.latencyMs[p.path as DeliveryPath];
-          return { at: e.publishedAt, latencyMs: typeof value === 'number' ? value : null };
-        }),
-    })),
-    slos,
-    recentEvents: probe.recentEvents,
-  };
 }
