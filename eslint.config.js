@@ -5,6 +5,7 @@ import tseslint from 'typescript-eslint';
 /** Areas each area must not import. Imports flow one way; nothing imports the CLI. */
 const forbidden = {
   shared: [
+    'auth',
     'config',
     'metrics',
     'realtime',
@@ -19,6 +20,7 @@ const forbidden = {
     'cli',
   ],
   config: [
+    'auth',
     'metrics',
     'realtime',
     'probe',
@@ -32,6 +34,7 @@ const forbidden = {
     'cli',
   ],
   metrics: [
+    'auth',
     'realtime',
     'probe',
     'load',
@@ -44,6 +47,7 @@ const forbidden = {
     'cli',
   ],
   realtime: [
+    'auth',
     'metrics',
     'probe',
     'load',
@@ -55,7 +59,20 @@ const forbidden = {
     'diagnosis',
     'cli',
   ],
-  target: ['realtime', 'probe', 'load', 'slo', 'report', 'server', 'dashboards', 'diagnosis', 'cli'],
+  auth: [
+    'realtime',
+    'probe',
+    'load',
+    'slo',
+    'report',
+    'server',
+    'dashboards',
+    'alerts',
+    'target',
+    'diagnosis',
+    'cli',
+  ],
+  target: ['auth', 'realtime', 'probe', 'load', 'slo', 'report', 'server', 'dashboards', 'diagnosis', 'cli'],
   probe: ['load', 'slo', 'report', 'server', 'dashboards', 'target', 'diagnosis', 'cli'],
   slo: [
     'realtime',

@@ -9,7 +9,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { RealtimeClient } from '@supabase/realtime-js';
 import { createClient, type SupabaseClient } from '@supabase/supabase-js';
 import WebSocket from 'ws';
-import { createLeanSubscriber, type Subscriber } from '../src/realtime/index.js';
+import { createLeanSubscriber, fixedToken, type Subscriber } from '../src/realtime/index.js';
 import type { Clock } from '../src/shared/index.js';
 import {
   BENCH_CHANNEL,
@@ -75,7 +75,7 @@ function startOne(): Promise<boolean> {
         id: `lean-${nextId}`,
         supabaseUrl: url,
         anonKey,
-        accessToken: token,
+        tokens: fixedToken(token),
         schema: 'public',
         table: 'session_assignments',
         changesChannel: `${BENCH_CHANNEL}-changes`,

@@ -158,9 +158,11 @@ describe('loadCanaryConfig', () => {
       `${file}: environments.bare.remote.queueUrl: probe "via-app" measures the polling path`,
     );
     expect(text).toContain(
-      `${file}: environments.bare.remote.serviceRoleKeyEnv: probe "direct" publishes directly`,
+      `${file}: environments.bare.remote.secretKeyEnv: probe "direct" publishes directly`,
     );
-    expect(text).toContain('— add remote.serviceRoleKeyEnv, or set publishMode: app_endpoint');
+    expect(text).toContain(
+      '— add remote.secretKeyEnv (or the legacy serviceRoleKeyEnv), or set publishMode: app_endpoint',
+    );
   });
 
   it('reports YAML syntax errors with a line number', () => {

@@ -263,12 +263,12 @@ function crossCheck(config: CanaryConfig): ConfigIssue[] {
           fix: `add remote.waiverUrl, or set publishMode: direct in ${probeFile}`,
         });
       }
-      if (probe.publishMode === 'direct' && !env.remote.serviceRoleKeyEnv) {
+      if (probe.publishMode === 'direct' && !env.remote.serviceRoleKeyEnv && !env.remote.secretKeyEnv) {
         issues.push({
           file: envFile,
-          key: `${where}.serviceRoleKeyEnv`,
-          message: `probe "${probe.name}" publishes directly (publishMode direct), which needs the service-role key`,
-          fix: `add remote.serviceRoleKeyEnv, or set publishMode: app_endpoint in ${probeFile}`,
+          key: `${where}.secretKeyEnv`,
+          message: `probe "${probe.name}" publishes directly (publishMode direct), which needs the secret (or service-role) key`,
+          fix: `add remote.secretKeyEnv (or the legacy serviceRoleKeyEnv), or set publishMode: app_endpoint in ${probeFile}`,
         });
       }
       if (probe.paths.includes('polling') && !env.remote.queueUrl) {

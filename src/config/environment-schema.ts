@@ -4,6 +4,7 @@
  * project plus the app's endpoints). Secrets appear only as env-var NAMES.
  */
 import { z } from 'zod';
+import { duration } from './duration.js';
 
 const slug = z
   .string()
@@ -22,30 +23,68 @@ const httpUrl = z.url({
   error: 'not an http(s) URL — write the full URL, e.g. https://xyz.supabase.co',
 });
 
+/**
+ * How early a mechanic token is renewed. Both are capped by the token's lifetime (margin at half of
+ * it, jitter at a quarter), so short-lived tokens are still renewed well before they expire.
+ */
+export const refreshSchema = z
+  .object({
+    /** Renew this long before the token expires. */
+    margin: duration({ min: 1000 }).default(120_000),
+    /** Up to this much earlier again, at random, so many mechanics do not refresh in the same second. */
+    jitter: duration().default(60_000),
+  })
+  .strict();
+
+const passwordAccount = z
+  .object({
+    /** Env var holding the synthetic mechanic's email. */
+    emailEnv: envVarName,
+    /** Env var holding its password. */
+    passwordEnv: envVarName,
+  })
+  .strict();
+
 /** Where the mechanic tokens subscribers connect with come from. */
 export const mechanicsSchema = z.discriminatedUnion('from', [
   z
     .object({
-      /** Pre-issued user access tokens, one per env var. */
+      /**
+       * Synthetic mechanic accounts signed in through Supabase Auth with email + password; sessions
+       * are refreshed before expiry. `canary mechanics create` makes the accounts. Recommended.
+       */
+      from: z.literal('password'),
+      accounts: z.array(passwordAccount).min(1),
+      refresh: refreshSchema.default({ margin: 120_000, jitter: 60_000 }),
+    })
+    .strict(),
+  z
+    .object({
+      /** Pre-issued user access tokens, one per env var; never renewed (the run warns at start). */
       from: z.literal('env'),
       tokensEnv: z.array(envVarName).min(1),
     })
     .strict(),
   z
     .object({
-      /** Mint HS256 user tokens with the project's JWT secret for these mechanic user ids. */
+      /** Mint HS256 user tokens with the project's legacy JWT secret, re-minted before expiry. */
       from: z.literal('mint'),
       jwtSecretEnv: envVarName,
       userIds: z.array(z.string().min(1)).min(1),
       /** Token lifetime in seconds. */
-      expiresInSeconds: z.number().int().min(60).default(3600),
+      expiresInSeconds: z.number().int().min(10).default(3600),
+      refresh: refreshSchema.default({ margin: 120_000, jitter: 60_000 }),
     })
     .strict(),
   z
     .object({
-      /** Ask the local target to create mechanics (local environments only). */
+      /**
+       * Local environments: the target creates the mechanic accounts, and the canary signs them in
+       * through the target's Auth exactly as `from: password` does against a real project.
+       */
       from: z.literal('local'),
       count: z.number().int().min(1).max(10_000).default(4),
+      refresh: refreshSchema.default({ margin: 120_000, jitter: 60_000 }),
     })
     .strict(),
 ]);
@@ -61,8 +100,19 @@ const localLimitsSchema = z
   })
   .strict();
 
+/** The local target's Auth: how it signs tokens and how long they live. */
+const localAuthSchema = z
+  .object({
+    /** asymmetric: ES256 only; legacy: HS256 secret only; both: ES256 plus the legacy secret (default). */
+    jwtMode: z.enum(['legacy', 'asymmetric', 'both']).default('both'),
+    /** Access-token lifetime the target's Auth grants. */
+    accessTokenTtl: duration({ min: 5_000, max: 7 * 24 * 3_600_000 }).default(3_600_000),
+  })
+  .strict();
+
 export const localTargetSchema = z
   .object({
+    auth: localAuthSchema.optional(),
     /** Faults to start with (src/target/faults/fault-settings.ts; validated against it when loaded by the CLI). */
     faults: z.record(z.string(), z.unknown()).optional(),
     limits: localLimitsSchema.optional(),
@@ -74,8 +124,13 @@ export const localTargetSchema = z
 export const remoteTargetSchema = z
   .object({
     supabaseUrl: httpUrl,
-    anonKeyEnv: envVarName,
-    /** Needed for publishMode `direct` (service-role insert + broadcast) and for cleanup. */
+    /** The project's publishable key (sb_publishable_…): subscribers, pollers and Auth use it. */
+    publishableKeyEnv: envVarName.optional(),
+    /** The project's secret key (sb_secret_…): publishMode `direct`, cleanup, `canary mechanics`. */
+    secretKeyEnv: envVarName.optional(),
+    /** Legacy alternative to publishableKeyEnv: the anon JWT key. */
+    anonKeyEnv: envVarName.optional(),
+    /** Legacy alternative to secretKeyEnv: the service_role JWT key. */
     serviceRoleKeyEnv: envVarName.optional(),
     /** The app's waiver endpoint (publishMode `app_endpoint`). */
     waiverUrl: httpUrl.optional(),
@@ -84,7 +139,32 @@ export const remoteTargetSchema = z
     /** The app's polling API (the `polling` path). */
     queueUrl: httpUrl.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((remote, ctx) => {
+    if (remote.publishableKeyEnv && remote.anonKeyEnv) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['anonKeyEnv'],
+        message:
+          'give either publishableKeyEnv (new keys) or anonKeyEnv (legacy), not both — keep publishableKeyEnv',
+      });
+    } else if (!remote.publishableKeyEnv && !remote.anonKeyEnv) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['publishableKeyEnv'],
+        message:
+          'missing the client key — add publishableKeyEnv (the sb_publishable_… key), or anonKeyEnv on a project with legacy keys',
+      });
+    }
+    if (remote.secretKeyEnv && remote.serviceRoleKeyEnv) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['serviceRoleKeyEnv'],
+        message:
+          'give either secretKeyEnv (new keys) or serviceRoleKeyEnv (legacy), not both — keep secretKeyEnv',
+      });
+    }
+  });
 
 export const environmentSchema = z
   .object({
@@ -129,7 +209,7 @@ export const environmentSchema = z
         code: 'custom',
         path: ['mechanics', 'from'],
         message:
-          'a remote environment cannot create mechanics — use `from: env` (tokens) or `from: mint` (JWT secret)',
+          'a remote environment cannot create mechanics — use `from: password` (accounts made by `canary mechanics create`), `from: mint` (legacy JWT secret) or `from: env` (tokens)',
       });
     }
     if (env.remote && !env.mechanics) {
@@ -137,7 +217,7 @@ export const environmentSchema = z
         code: 'custom',
         path: ['mechanics'],
         message:
-          'remote environments need mechanic tokens — add `mechanics: {from: env, tokensEnv: [...]}` or `{from: mint, …}`',
+          'remote environments need mechanics — add `mechanics: {from: password, accounts: [{emailEnv: …, passwordEnv: …}]}` (see `canary mechanics create`)',
       });
     }
   });
@@ -146,3 +226,4 @@ export type EnvironmentConfig = z.output<typeof environmentSchema>;
 export type MechanicsConfig = z.output<typeof mechanicsSchema>;
 export type LocalTargetConfig = z.output<typeof localTargetSchema>;
 export type RemoteTargetConfig = z.output<typeof remoteTargetSchema>;
+export type RefreshConfig = z.output<typeof refreshSchema>;

@@ -41,6 +41,16 @@ export const ERROR_REASONS = [
 ] as const;
 export type ErrorReason = (typeof ERROR_REASONS)[number];
 
+/** What an auth failure of a subscription was, from Realtime's words (see src/realtime/error-reason.ts). */
+export const AUTH_REASONS = [
+  'token_expired',
+  'invalid_token',
+  'key_refused',
+  'unauthorized',
+  'other',
+] as const;
+export type AuthReason = (typeof AUTH_REASONS)[number];
+
 /** Publisher modes: through the app's HTTP endpoint, or the way the app does it. */
 export const PUBLISH_MODES = ['app_endpoint', 'direct'] as const;
 export type PublishMode = (typeof PUBLISH_MODES)[number];
@@ -279,6 +289,51 @@ export const catalog = {
     help: 'Unix time the last probe round finished; staleness alerts read it.',
     unit: 'seconds',
     labels: ['env', 'probe'],
+  }),
+
+  // ── Mechanic auth (token lifecycle) ──────────────────────────────────────────
+  authSignIns: metric({
+    name: 'canary_auth_sign_in_duration_seconds',
+    type: 'histogram',
+    help: 'Password sign-ins of synthetic mechanics through Supabase Auth (and re-mints of legacy tokens), by outcome.',
+    unit: 'seconds',
+    labels: ['env', 'outcome'],
+    buckets: SUBSCRIBE_BUCKETS_SECONDS,
+  }),
+  authRefreshes: metric({
+    name: 'canary_auth_refreshes_total',
+    type: 'counter',
+    help: 'Mechanic token renewals (refresh-token grants, or re-mints), by outcome; failures are retried with backoff.',
+    unit: 'count',
+    labels: ['env', 'outcome'],
+  }),
+  authTokenExpiry: metric({
+    name: 'canary_auth_token_expiry_seconds',
+    type: 'gauge',
+    help: 'Seconds until the earliest mechanic access token of the environment expires (negative once expired).',
+    unit: 'seconds',
+    labels: ['env'],
+  }),
+  authTokensOverdue: metric({
+    name: 'canary_auth_tokens_overdue',
+    type: 'gauge',
+    help: 'Mechanic tokens past their renewal time without a successful renewal (refresh failing, or a pre-issued token expired).',
+    unit: 'count',
+    labels: ['env'],
+  }),
+  authSubscriptionErrors: metric({
+    name: 'canary_auth_subscription_errors_total',
+    type: 'counter',
+    help: 'Subscription failures caused by auth, by what Realtime said: token_expired, invalid_token, key_refused, unauthorized.',
+    unit: 'count',
+    labels: ['env', 'probe', 'client', 'auth_reason'],
+  }),
+  authExcluded: metric({
+    name: 'canary_auth_excluded_deliveries_total',
+    type: 'counter',
+    help: '(event, subscriber, path) not counted as due because the subscriber had been refused for auth (expired or rejected token); reported as auth, never as dropped.',
+    unit: 'count',
+    labels: ['env', 'probe', 'path'],
   }),
 
   // ── Connection headroom ───────────────────────────────────────────────────────

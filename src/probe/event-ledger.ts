@@ -79,6 +79,8 @@ export interface PathTotals {
   gapCoveredByPolling: number;
   untrusted: number;
   withdrawn: number;
+  /** Not counted as due: the subscriber was refused for auth (expired or rejected token). */
+  authExcluded: number;
 }
 
 export interface SubscriberInfo {
@@ -88,7 +90,8 @@ export interface SubscriberInfo {
   paths: readonly DeliveryPath[];
 }
 
-type ChannelState = 'joining' | 'subscribed' | 'gap';
+/** `auth`: refused for auth (token expired or rejected); nothing is due until it is SUBSCRIBED again. */
+type ChannelState = 'joining' | 'subscribed' | 'gap' | 'auth';
 
 interface Channel {
   subscriberId: string;
@@ -153,6 +156,7 @@ const emptyTotals = (): PathTotals => ({
   gapCoveredByPolling: 0,
   untrusted: 0,
   withdrawn: 0,
+  authExcluded: 0,
 });
 
 const tripleKey = (subscriberId: string, path: DeliveryPath): string => `${path}\u0000${subscriberId}`;
@@ -245,20 +249,29 @@ export class EventLedger {
     }
   }
 
-  /** A channel status transition reported by a subscriber (or a poller starting/stopping). */
+  /**
+   * A channel status transition reported by a subscriber (or a poller starting/stopping). With
+   * cause `auth` (Realtime refused the mechanic's token: expired, invalid, revoked) the channel's
+   * undecided events are withdrawn and counted as auth-excluded, and nothing is due to it until it
+   * is SUBSCRIBED again: an auth failure is reported as auth, never as dropped deliveries.
+   */
   setStatus(
     subscriberId: string,
     path: DeliveryPath,
     status: SubscriptionStatus,
     at = this.clock.now(),
+    cause?: 'auth',
   ): void {
     const channel = this.channels.get(tripleKey(subscriberId, path));
     if (!channel) return;
+    if (status !== 'SUBSCRIBED' && cause === 'auth') {
+      this.closeGap(channel, at);
+      channel.state = 'auth';
+      this.excludeForAuth(channel);
+      return;
+    }
     if (status === 'SUBSCRIBED') {
-      if (channel.state === 'gap') {
-        const open = channel.gaps[channel.gaps.length - 1];
-        if (open && open.end === undefined) open.end = at;
-      }
+      this.closeGap(channel, at);
       if (channel.state !== 'subscribed') {
         channel.subscribedAt = at;
         channel.readinessMeasured = false;
@@ -270,6 +283,28 @@ export class EventLedger {
     if (channel.state === 'subscribed') {
       channel.state = 'gap';
       channel.gaps.push({ start: at, end: undefined });
+    }
+  }
+
+  private closeGap(channel: Channel, at: number): void {
+    if (channel.state !== 'gap') return;
+    const open = channel.gaps[channel.gaps.length - 1];
+    if (open && open.end === undefined) open.end = at;
+  }
+
+  private excludeForAuth(channel: Channel): void {
+    const key = tripleKey(channel.subscriberId, channel.path);
+    const totals = this.pathTotals(channel.path);
+    for (const event of this.events.values()) {
+      if (event.finalized) continue;
+      const triple = event.triples.get(key);
+      if (!triple || triple.outcome !== undefined || triple.firstSeenAt !== undefined) continue;
+      event.triples.delete(key);
+      event.undecided -= 1;
+      totals.due -= 1;
+      totals.authExcluded += 1;
+      this.metrics?.authExcluded.inc(this.labels(channel.path));
+      if (event.undecided === 0) this.finalize(event);
     }
   }
 
@@ -299,6 +334,11 @@ export class EventLedger {
     };
     for (const [key, channel] of this.channels) {
       if (channel.state === 'joining') continue;
+      if (channel.state === 'auth') {
+        this.pathTotals(channel.path).authExcluded += 1;
+        this.metrics?.authExcluded.inc(this.labels(channel.path));
+        continue;
+      }
       event.triples.set(key, {
         channel,
         inGapAtPublish: channel.state === 'gap',

@@ -17,8 +17,8 @@ export interface PollingWatcherOptions {
   env: string;
   probe: string;
   queueUrl: string;
-  /** Sent as `Authorization: Bearer …` (and `apikey` when given), revealed only here. */
-  token: string;
+  /** Sent as `Authorization: Bearer …` (and `apikey` when given); a function reads the current one of a renewing session. */
+  token: string | (() => string);
   apiKey?: string;
   intervalMs: number;
   clock: Clock;
@@ -27,6 +27,11 @@ export interface PollingWatcherOptions {
   /** Request timeout; a poll slower than this counts as status `error`. */
   timeoutMs?: number;
   onDelivery(delivery: PolledDelivery): void;
+  /**
+   * The queue API refused the mechanic's token (401), or accepts it again: the poller is out for
+   * auth, so what it misses is not a lost delivery.
+   */
+  onAuthChange?(refused: boolean, at: number): void;
   /** Published events the queue should already contain: [eventId, publishedAt] newest last. */
   expectedEvents?: () => readonly { eventId: string; assignmentId?: string; publishedAt: number }[];
 }
@@ -42,6 +47,7 @@ export class PollingWatcher {
   private readonly abort = new AbortController();
   private readonly logger: Logger;
   private lastErrorLogged = 0;
+  private authRefused = false;
   polls = 0;
 
   constructor(private readonly options: PollingWatcherOptions) {
@@ -68,7 +74,7 @@ export class PollingWatcher {
     const sentAt = o.clock.now();
     const labels = { env: o.env, probe: o.probe };
     const headers: Record<string, string> = {
-      authorization: `Bearer ${o.token}`,
+      authorization: `Bearer ${typeof o.token === 'function' ? o.token() : o.token}`,
       accept: 'application/json',
     };
     if (o.apiKey) headers.apikey = o.apiKey;
@@ -80,6 +86,7 @@ export class PollingWatcher {
       });
       const receivedAt = o.clock.now();
       status = `${Math.floor(response.status / 100)}xx`;
+      this.noteAuth(response.status === 401, receivedAt);
       if (isCacheable(response.headers.get('cache-control'))) o.metrics?.pollCacheable.inc(labels);
       if (response.ok) {
         const body = (await response.json()) as unknown;
@@ -107,6 +114,12 @@ export class PollingWatcher {
     }
     this.polls += 1;
     o.metrics?.pollRequests.inc({ ...labels, status });
+  }
+
+  private noteAuth(refused: boolean, at: number): void {
+    if (refused === this.authRefused) return;
+    this.authRefused = refused;
+    this.options.onAuthChange?.(refused, at);
   }
 
   private observeStaleness(present: Set<string>, sentAt: number): void {

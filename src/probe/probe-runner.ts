@@ -11,6 +11,7 @@ import type { CanaryMetrics, ClientKind, DeliveryPath, SubscriptionStatus } from
 import {
   createLeanSubscriber,
   createSupabaseJsSubscriber,
+  mapAuthReason,
   type Delivery,
   type RealtimePath,
   type StatusChange,
@@ -99,7 +100,17 @@ interface RunningSubscriber {
     RealtimePath,
     { status: SubscriberState; everSubscribed: boolean; lostAt: number | undefined }
   >;
+  /** A server-closed subscription is replaced after a backoff (realtime-js never rejoins a CLOSED channel). */
+  resubscribeTimer: NodeJS.Timeout | undefined;
+  resubscribeAttempts: number;
+  /** When a channel first went CLOSED while another was still healthy. */
+  partlyClosedSince: number | undefined;
 }
+
+/** Delays before replacing a subscriber whose channels the server closed: 1, 2, 5, 10, 30 s… */
+const RESUBSCRIBE_DELAYS_MS = [1_000, 2_000, 5_000, 10_000, 30_000] as const;
+/** A subscriber with one channel closed and one healthy is replaced after this long anyway. */
+const PARTLY_CLOSED_LIMIT_MS = 60_000;
 
 const READINESS_SPACING_MS = 250;
 const READINESS_WINDOW_MS = 2000;
@@ -429,32 +440,102 @@ export class ProbeRunner {
       channels: new Map(
         paths.map((p) => [p, { status: 'JOINING', everSubscribed: false, lostAt: undefined }]),
       ),
+      resubscribeTimer: undefined,
+      resubscribeAttempts: 0,
+      partlyClosedSince: undefined,
     };
     this.ledger.addSubscriber(id, { kind, mechanicId: mechanic.id, paths });
-    running.subscriber = this.factories[kind]({
-      id,
+    running.subscriber = this.createSubscriber(running);
+    this.subscribers.set(id, running);
+    for (const _ of paths) this.metrics.joinAttempts.inc({ ...this.labels, client: kind });
+    running.subscriber.start();
+  }
+
+  private createSubscriber(running: RunningSubscriber): Subscriber {
+    const session = running.mechanic.session;
+    const signIn = running.kind === 'supabase-js' ? this.env.mechanicPool.clientSignIn(session) : undefined;
+    return this.factories[running.kind]({
+      id: running.id,
       supabaseUrl: this.env.supabaseUrl,
       anonKey: this.env.anonKey.reveal(),
-      accessToken: mechanic.token.reveal(),
+      tokens: session,
+      ...(signIn ? { signIn } : {}),
       schema: this.env.schema,
       table: this.env.table,
       changesChannel: this.env.changesChannel,
       broadcastChannel: this.env.broadcastChannel,
       broadcastEvent: this.env.broadcastEvent,
-      paths,
+      paths: this.realtimePaths,
       clock: this.clock,
       handlers: {
         onStatus: (change) => this.onStatus(running, change),
         onDelivery: (delivery) => this.onDelivery(running, delivery),
       },
     });
-    this.subscribers.set(id, running);
-    for (const _ of paths) this.metrics.joinAttempts.inc({ ...this.labels, client: kind });
+  }
+
+  /** The server closed a channel (token expired, policy refused…): replace the subscriber later. */
+  private scheduleResubscribe(running: RunningSubscriber): void {
+    if (running.resubscribeTimer || this.stopping || !this.subscribers.has(running.id)) return;
+    const delay =
+      RESUBSCRIBE_DELAYS_MS[Math.min(running.resubscribeAttempts, RESUBSCRIBE_DELAYS_MS.length - 1)]!;
+    running.resubscribeAttempts += 1;
+    running.resubscribeTimer = setTimeout(() => {
+      running.resubscribeTimer = undefined;
+      void this.resubscribe(running);
+    }, delay);
+    running.resubscribeTimer.unref();
+  }
+
+  private async resubscribe(running: RunningSubscriber): Promise<void> {
+    if (this.stopping || !this.subscribers.has(running.id)) return;
+    const states = [...running.channels.values()].map((c) => c.status);
+    if (!states.includes('CLOSED')) return; // recovered meanwhile
+    const now = this.clock.now();
+    const healthy = states.some((state) => state === 'SUBSCRIBED');
+    if (
+      healthy &&
+      (running.partlyClosedSince === undefined || now - running.partlyClosedSince < PARTLY_CLOSED_LIMIT_MS)
+    ) {
+      running.partlyClosedSince ??= now;
+      this.scheduleResubscribe(running);
+      return;
+    }
+    // A token that is expired now would only be refused again: wait for its renewal.
+    const session = running.mechanic.session;
+    if (session.expiresAt > 0 && session.expiresAt <= this.clock.wallNow() + 1_000) {
+      this.scheduleResubscribe(running);
+      return;
+    }
+    running.partlyClosedSince = undefined;
+    const previous = running.subscriber;
+    await previous.stop().catch((error: unknown) => {
+      this.logger.warn('stopping a closed subscriber failed', {
+        subscriber: running.id,
+        error: messageOf(error),
+      });
+    });
+    if (this.stopping || !this.subscribers.has(running.id)) return;
+    for (const [path, channel] of running.channels) {
+      if (channel.status === 'SUBSCRIBED') {
+        // The healthy channel goes down with the socket; what it misses now is a real gap.
+        channel.lostAt = now;
+        this.ledger.setStatus(running.id, path, 'CLOSED', now);
+      }
+      channel.status = 'JOINING';
+    }
+    this.logger.info('resubscribing a subscriber whose channels the server closed', {
+      subscriber: running.id,
+    });
+    running.subscriber = this.createSubscriber(running);
+    for (const _ of running.channels) this.metrics.joinAttempts.inc({ ...this.labels, client: running.kind });
     running.subscriber.start();
+    this.updateConnected();
   }
 
   private async removeSubscriber(running: RunningSubscriber): Promise<void> {
     if (!this.subscribers.delete(running.id)) return;
+    clearTimeout(running.resubscribeTimer);
     this.ledger.removeSubscriber(running.id);
     try {
       await running.subscriber.stop();
@@ -485,6 +566,7 @@ export class ProbeRunner {
       channel.everSubscribed = true;
       channel.lostAt = undefined;
       channel.status = 'SUBSCRIBED';
+      running.resubscribeAttempts = 0;
       this.ledger.setStatus(running.id, change.channel, 'SUBSCRIBED', change.at);
       this.requestReadinessCheck();
     } else {
@@ -493,11 +575,26 @@ export class ProbeRunner {
       if (change.status !== 'CLOSED' || channel.everSubscribed) {
         this.metrics.subscriptionErrors.inc({ ...this.labels, client, reason: change.reason ?? 'other' });
       }
+      if (change.reason === 'auth' || change.reason === 'unauthorized') {
+        this.metrics.authSubscriptionErrors.inc({
+          ...this.labels,
+          client,
+          auth_reason: mapAuthReason(change.message ?? ''),
+        });
+      }
       if (change.status === 'CHANNEL_ERROR' || change.status === 'TIMED_OUT') {
         // realtime-js (and the lean client) rejoin by themselves after these.
         this.metrics.joinAttempts.inc({ ...this.labels, client });
       }
-      this.ledger.setStatus(running.id, change.channel, change.status, change.at);
+      // A refused token is an auth failure: what the channel misses meanwhile is not a drop.
+      this.ledger.setStatus(
+        running.id,
+        change.channel,
+        change.status,
+        change.at,
+        change.reason === 'auth' ? 'auth' : undefined,
+      );
+      if (change.status === 'CLOSED') this.scheduleResubscribe(running);
       if ((change.reason === 'auth' || change.reason === 'unauthorized') && !this.authReported) {
         this.authReported = true;
         this.logger.error('Realtime refused a subscriber: the key or the mechanic token was rejected', {
@@ -564,7 +661,7 @@ export class ProbeRunner {
         env: this.env.name,
         probe: this.probe.name,
         queueUrl: this.env.queueUrl,
-        token: mechanic.token.reveal(),
+        token: () => mechanic.session.current(),
         apiKey: this.env.kind === 'local' ? this.env.anonKey.reveal() : undefined,
         intervalMs: this.probe.pollInterval,
         clock: this.clock,
@@ -572,6 +669,14 @@ export class ProbeRunner {
         logger: this.logger,
         expectedEvents: () => this.published,
         onDelivery: (d) => this.ledger.recordDelivery({ subscriberId: id, path: 'polling', ...d }),
+        onAuthChange: (refused, at) =>
+          this.ledger.setStatus(
+            id,
+            'polling',
+            refused ? 'CHANNEL_ERROR' : 'SUBSCRIBED',
+            at,
+            refused ? 'auth' : undefined,
+          ),
       });
       this.pollers.set(mechanicId, poller);
       poller.start();

@@ -1,24 +1,39 @@
 /**
- * A live environment the probes can talk to: URLs, keys (as Secrets), mechanic tokens, channel
- * names, and a close(). For `local` environments it starts an embedded target; the probe area may
- * not import the target, so the caller (the CLI) hands in `startLocalTarget` — in practice
- * `startTarget` from src/target, which satisfies LocalTargetHandle as it is.
+ * A live environment the probes can talk to: URLs, keys (as Secrets), its synthetic mechanics
+ * with self-renewing tokens, channel names, and a close(). For `local` environments it starts an
+ * embedded target and signs the mechanics in through the target's Auth, as against a real project;
+ * the probe area may not import the target, so the caller (the CLI) hands in `startLocalTarget` —
+ * in practice `startTarget` from src/target, which satisfies LocalTargetHandle as it is.
  */
-import { SignJWT } from 'jose';
 import {
   Secret,
   resolveEnvironmentSecrets,
   type EnvironmentConfig,
   type EnvironmentWithSecrets,
+  type RefreshConfig,
 } from '../config/index.js';
+import {
+  AuthApi,
+  MechanicPool,
+  claimsOf,
+  type MechanicCredentials,
+  type MechanicSession,
+} from '../auth/index.js';
+import type { CanaryMetrics } from '../metrics/index.js';
 import { CanaryError, silentLogger, type Logger } from '../shared/index.js';
 
 /** What the probe needs from a started local target. */
 export interface LocalTargetHandle {
   readonly url: string;
+  /** The keys the target accepts for the anon and service roles (legacy JWTs, or the new keys). */
   readonly anonKey: string;
   readonly serviceRoleKey: string;
-  createMechanic(options?: { name?: string }): Promise<{ id: string; token: string }>;
+  /** The new API keys, when the target issues them. */
+  readonly publishableKey?: string;
+  readonly secretKey?: string;
+  createMechanic(options?: {
+    name?: string;
+  }): Promise<{ id: string; token: string; email?: string; password?: string }>;
   stop(): Promise<void>;
 }
 
@@ -29,14 +44,17 @@ export interface LocalTargetRequest {
   faults?: Record<string, unknown>;
   faultSeed?: number;
   broadcastChannel?: string;
+  jwtMode?: 'legacy' | 'asymmetric' | 'both';
+  accessTokenTtlSeconds?: number;
   logger?: Logger;
 }
 
 export type StartLocalTarget = (request: LocalTargetRequest) => Promise<LocalTargetHandle>;
 
+/** A synthetic mechanic: its user id and the session that keeps its access token valid. */
 export interface MechanicIdentity {
-  id: string;
-  token: Secret;
+  readonly id: string;
+  readonly session: MechanicSession;
 }
 
 export interface ResolvedEnvironment {
@@ -45,8 +63,11 @@ export interface ResolvedEnvironment {
   readonly config: EnvironmentConfig;
   readonly kind: 'local' | 'remote';
   readonly supabaseUrl: string;
+  /** The client key: publishable (sb_publishable_…) or the legacy anon JWT. */
   readonly anonKey: Secret;
+  /** The server key: secret (sb_secret_…) or the legacy service_role JWT. */
   readonly serviceRoleKey: Secret | undefined;
+  readonly keyKinds: { client: 'publishable' | 'anon'; server: 'secret' | 'service_role' | undefined };
   readonly waiverUrl: string | undefined;
   readonly waiverHeaders: Record<string, Secret>;
   readonly queueUrl: string | undefined;
@@ -60,6 +81,8 @@ export interface ResolvedEnvironment {
   readonly loadRateCap: number;
   /** Mechanics subscribers and pollers use, round-robin. */
   readonly mechanics: readonly MechanicIdentity[];
+  /** Their sessions: token state, auth metrics, supabase-js sign-ins. */
+  readonly mechanicPool: MechanicPool;
   /** Creates one more mechanic (local targets), so ramps can give each subscriber its own. */
   readonly addMechanic?: () => Promise<MechanicIdentity>;
   /** The started local target, for tests and fault control; undefined for remote environments. */
@@ -75,13 +98,22 @@ export interface ResolveEnvironmentOptions {
   /** For error messages: the file the environment came from. */
   file?: string;
   logger?: Logger;
+  /** Where the auth metrics go (sign-ins, refreshes, token expiry). */
+  metrics?: CanaryMetrics;
   /** Mechanics to create on a local target when the config does not say (default 4). */
   defaultLocalMechanics?: number;
 }
 
+function refreshTiming(
+  refresh: RefreshConfig | undefined,
+): { marginMs: number; jitterMs: number } | undefined {
+  return refresh ? { marginMs: refresh.margin, jitterMs: refresh.jitter } : undefined;
+}
+
 /**
  * Turns a validated environment config into a live environment. Throws ENV_VAR_MISSING for
- * missing secrets and TARGET_START_FAILED when a local target cannot start.
+ * missing secrets, AUTH_FAILED when a mechanic cannot sign in, and TARGET_START_FAILED when a
+ * local target cannot start.
  */
 export async function resolveEnvironment(
   config: EnvironmentConfig | EnvironmentWithSecrets,
@@ -106,6 +138,9 @@ export async function resolveEnvironment(
     connectionLimit: env.connectionLimit,
     loadRateCap: env.loadRateCap,
   };
+  const timing = refreshTiming(
+    env.mechanics && 'refresh' in env.mechanics ? env.mechanics.refresh : undefined,
+  );
 
   if (env.local) {
     if (!options.startLocalTarget) {
@@ -124,6 +159,12 @@ export async function resolveEnvironment(
         faults: env.local.faults,
         faultSeed: env.local.seed,
         broadcastChannel: env.broadcastChannel,
+        ...(env.local.auth
+          ? {
+              jwtMode: env.local.auth.jwtMode,
+              accessTokenTtlSeconds: Math.max(1, Math.round(env.local.auth.accessTokenTtl / 1000)),
+            }
+          : {}),
         logger,
       });
     } catch (error) {
@@ -137,42 +178,74 @@ export async function resolveEnvironment(
         },
       );
     }
+    const base = target.url.replace(/\/$/, '');
+    // Prefer the new keys, as a current project would be probed.
+    const clientKey = target.publishableKey ?? target.anonKey;
+    const pool = new MechanicPool({
+      env: env.name,
+      auth: new AuthApi({ supabaseUrl: base, apiKey: clientKey }),
+      timing,
+      metrics: options.metrics,
+      logger,
+    });
     const count =
       env.mechanics?.from === 'local' ? env.mechanics.count : (options.defaultLocalMechanics ?? 4);
     let created = 0;
     const addMechanic = async (): Promise<MechanicIdentity> => {
       created += 1;
       const mechanic = await target.createMechanic({ name: `canary-mechanic-${created}` });
-      return { id: mechanic.id, token: new Secret(mechanic.token, `${env.name}:mechanic`) };
+      const source = `${env.name}:mechanic-${created}`;
+      // Signed in through the target's Auth like a remote project's mechanic; a target without
+      // Auth only hands out a token.
+      const credentials: MechanicCredentials =
+        mechanic.email !== undefined && mechanic.password !== undefined
+          ? {
+              kind: 'password',
+              email: new Secret(mechanic.email, `${source}:email`),
+              password: new Secret(mechanic.password, `${source}:password`),
+            }
+          : { kind: 'env', token: new Secret(mechanic.token, source) };
+      const session = await pool.add(credentials);
+      return { id: session.id || mechanic.id, session };
     };
     const mechanics: MechanicIdentity[] = [];
     try {
       for (let i = 0; i < count; i++) mechanics.push(await addMechanic());
     } catch (error) {
+      pool.stop();
       await target.stop().catch(() => {});
+      if (error instanceof CanaryError && error.code === 'AUTH_FAILED') throw error;
       throw new CanaryError(
         'TARGET_START_FAILED',
         `environment "${env.name}": creating mechanics failed: ${(error as Error).message}`,
-        { hint: 'the local target started but its database rejected the mechanic rows', cause: error },
+        { hint: 'the local target started but could not create or sign in its mechanics', cause: error },
       );
     }
-    const base = target.url.replace(/\/$/, '');
     let closed = false;
     return {
       ...common,
       kind: 'local',
       supabaseUrl: base,
-      anonKey: new Secret(target.anonKey, `${env.name}:anon`),
-      serviceRoleKey: new Secret(target.serviceRoleKey, `${env.name}:service_role`),
+      anonKey: new Secret(clientKey, `${env.name}:${target.publishableKey ? 'publishable' : 'anon'}`),
+      serviceRoleKey: new Secret(
+        target.secretKey ?? target.serviceRoleKey,
+        `${env.name}:${target.secretKey ? 'secret' : 'service_role'}`,
+      ),
+      keyKinds: {
+        client: target.publishableKey ? 'publishable' : 'anon',
+        server: target.secretKey ? 'secret' : 'service_role',
+      },
       waiverUrl: `${base}/api/waiver`,
       waiverHeaders: {},
       queueUrl: `${base}/api/mechanic/queue`,
       mechanics,
+      mechanicPool: pool,
       addMechanic,
       localTarget: target,
       close: async () => {
         if (closed) return;
         closed = true;
+        pool.stop();
         await target.stop();
       },
     };
@@ -181,59 +254,80 @@ export async function resolveEnvironment(
   const remote = env.remote;
   if (!remote) throw new CanaryError('INTERNAL', `environment "${env.name}" is neither local nor remote`);
   const secrets = withSecrets.secrets;
-  const mechanics: MechanicIdentity[] = [];
+  if (!secrets.anonKey) throw new CanaryError('INTERNAL', `environment "${env.name}" has no client key`);
+  const supabaseUrl = remote.supabaseUrl.replace(/\/$/, '');
+  const pool = new MechanicPool({
+    env: env.name,
+    auth: new AuthApi({ supabaseUrl, apiKey: secrets.anonKey.reveal() }),
+    timing,
+    metrics: options.metrics,
+    logger,
+  });
+  const credentials: MechanicCredentials[] = [];
   if (env.mechanics?.from === 'env') {
-    env.mechanics.tokensEnv.forEach((variable, i) => {
-      const token = secrets.mechanicTokens[i];
-      if (token) mechanics.push({ id: subjectOf(token.reveal()) ?? `${variable}`, token });
-    });
+    for (const token of secrets.mechanicTokens) credentials.push({ kind: 'env', token });
   } else if (env.mechanics?.from === 'mint' && secrets.jwtSecret) {
     for (const userId of env.mechanics.userIds) {
-      const token = await mintUserToken(secrets.jwtSecret.reveal(), userId, env.mechanics.expiresInSeconds);
-      mechanics.push({ id: userId, token: new Secret(token, `${env.name}:minted`) });
+      credentials.push({
+        kind: 'mint',
+        jwtSecret: secrets.jwtSecret,
+        userId,
+        lifetimeSeconds: env.mechanics.expiresInSeconds,
+      });
     }
+  } else if (env.mechanics?.from === 'password') {
+    for (const account of secrets.mechanicAccounts) credentials.push({ kind: 'password', ...account });
   }
-  if (!secrets.anonKey) throw new CanaryError('INTERNAL', `environment "${env.name}" has no anon key`);
+  const mechanics: MechanicIdentity[] = [];
+  try {
+    for (const credential of credentials) {
+      if (credential.kind === 'env') assertUsableToken(credential.token, env.name, options.file);
+      const session = await pool.add(credential);
+      mechanics.push({ id: session.id || credential.kind, session });
+    }
+  } catch (error) {
+    pool.stop();
+    throw error;
+  }
   return {
     ...common,
     kind: 'remote',
-    supabaseUrl: remote.supabaseUrl.replace(/\/$/, ''),
+    supabaseUrl,
     anonKey: secrets.anonKey,
     serviceRoleKey: secrets.serviceRoleKey,
+    keyKinds: { client: secrets.anonKeyKind ?? 'anon', server: secrets.serviceRoleKeyKind },
     waiverUrl: remote.waiverUrl,
     waiverHeaders: secrets.waiverHeaders,
     queueUrl: remote.queueUrl,
     mechanics,
+    mechanicPool: pool,
     localTarget: undefined,
-    close: async () => {},
+    close: async () => {
+      pool.stop();
+    },
   };
 }
 
-/** A Supabase-style user access token (role authenticated, sub = user id), HS256. */
-export async function mintUserToken(
-  secret: string,
-  userId: string,
-  expiresInSeconds: number,
-): Promise<string> {
-  const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ role: 'authenticated', aud: 'authenticated' })
-    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-    .setSubject(userId)
-    .setIssuedAt(now)
-    .setExpirationTime(now + expiresInSeconds)
-    .sign(new TextEncoder().encode(secret));
+/** A pre-issued token that has already expired cannot measure anything: stop before starting. */
+function assertUsableToken(token: Secret, envName: string, file: string | undefined): void {
+  const exp = claimsOf(token.reveal()).exp;
+  if (typeof exp !== 'number') return;
+  const ago = Math.floor(Date.now() / 1000) - exp;
+  if (ago >= 0) {
+    throw new CanaryError(
+      'AUTH_FAILED',
+      `environment "${envName}": the mechanic token in ${token.source} expired ${formatAgo(ago)} ago`,
+      {
+        hint: `issue a new token, or switch to \`mechanics.from: password\`${file ? ` in ${file}` : ''} so tokens renew themselves`,
+      },
+    );
+  }
 }
 
-/** The `sub` claim of a JWT without verifying it (only used as a label-free mechanic id). */
-function subjectOf(token: string): string | undefined {
-  const part = token.split('.')[1];
-  if (!part) return undefined;
-  try {
-    const claims = JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as { sub?: unknown };
-    return typeof claims.sub === 'string' ? claims.sub : undefined;
-  } catch {
-    return undefined;
-  }
+function formatAgo(seconds: number): string {
+  if (seconds < 120) return `${seconds} s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)} min`;
+  return `${Math.round(seconds / 3600)} h`;
 }
 
 /**

@@ -5,7 +5,7 @@
  * text is folded here. The first matching rule wins, so specific codes come before generic words
  * (e.g. `heartbeat timeout` is a transport failure, not a join timeout).
  */
-import type { ErrorReason } from './types.js';
+import type { AuthReason, ErrorReason } from './types.js';
 
 const rules: readonly { reason: ErrorReason; pattern: RegExp }[] = [
   { reason: 'binding_mismatch', pattern: /mismatch between server and client bindings/i },
@@ -67,5 +67,27 @@ export function mapErrorReason(messageOrError: unknown): ErrorReason {
   const text = textOf(messageOrError);
   if (text === '') return 'other';
   for (const rule of rules) if (rule.pattern.test(text)) return rule.reason;
+  return 'other';
+}
+
+const authRules: readonly { reason: AuthReason; pattern: RegExp }[] = [
+  { reason: 'token_expired', pattern: /token has expired|JWT expired|\bexpired\b/i },
+  { reason: 'key_refused', pattern: /API key|apikey|HTTP 401/i },
+  {
+    reason: 'invalid_token',
+    pattern:
+      /InvalidJWTToken|MalformedJWT|JwtSignatureError|not a valid JWT|JWT signature|JWT signer|role` and `exp`/i,
+  },
+  { reason: 'unauthorized', pattern: /Unauthorized|permission|PrivateOnly|\b403\b/i },
+];
+
+/**
+ * For a failure mapped to `auth` or `unauthorized`: which kind of auth failure it was — an expired
+ * token (the renewal did not arrive in time), a token Realtime could not verify, a refused API key
+ * at connect, or a topic the mechanic may not read.
+ */
+export function mapAuthReason(messageOrError: unknown): AuthReason {
+  const text = textOf(messageOrError);
+  for (const rule of authRules) if (rule.pattern.test(text)) return rule.reason;
   return 'other';
 }

@@ -5,10 +5,11 @@
  * app's waiver endpoint or directly with the service role, then broadcasts `new_assignment`.
  */
 export * from './types.js';
-export { mapErrorReason } from './error-reason.js';
+export { mapAuthReason, mapErrorReason } from './error-reason.js';
 export { createLeanSubscriber, type LeanSubscriberOptions } from './lean-subscriber.js';
 export { createSupabaseJsSubscriber, type SupabaseJsSubscriberOptions } from './supabase-js-subscriber.js';
 export { scrubSecrets } from './secret-scrub.js';
+export { fixedToken } from './subscriber-config.js';
 export {
   createPublisher,
   type Publisher,

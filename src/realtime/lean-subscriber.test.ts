@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isCanaryError, systemClock } from '../shared/index.js';
 import { createLeanSubscriber, realtimeEndpoint } from './lean-subscriber.js';
+import { fixedToken } from './subscriber-config.js';
 import type { SubscriberConfig } from './types.js';
 
 function config(overrides: Partial<SubscriberConfig> = {}): SubscriberConfig {
@@ -8,7 +9,7 @@ function config(overrides: Partial<SubscriberConfig> = {}): SubscriberConfig {
     id: 'lean-1',
     supabaseUrl: 'http://127.0.0.1:54321',
     anonKey: 'anon-key',
-    accessToken: 'user-token',
+    tokens: fixedToken('user-token'),
     schema: 'public',
     table: 'session_assignments',
     changesChannel: 'assignment-changes',

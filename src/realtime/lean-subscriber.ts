@@ -69,6 +69,8 @@ class LeanChannel {
   /** Server id of our postgres_changes binding, from the join reply; 0 = none (matches nothing). */
   bindingId = 0;
   rejoinTries = 0;
+  /** The last `system` error the server sent on this join: why a following phx_close happened. */
+  systemError: string | undefined = undefined;
   joinTimer: NodeJS.Timeout | undefined = undefined;
   rejoinTimer: NodeJS.Timeout | undefined = undefined;
 
@@ -112,6 +114,7 @@ export class LeanSubscriber implements Subscriber {
   private failure: string | undefined = undefined;
   private started = false;
   private stopped = false;
+  private stopTokenUpdates: (() => void) | undefined = undefined;
 
   constructor(config: SubscriberConfig, options: LeanSubscriberOptions = {}) {
     assertUsableSubscriberConfig(config);
@@ -135,6 +138,8 @@ export class LeanSubscriber implements Subscriber {
   start(): void {
     if (this.started) return;
     this.started = true;
+    // One closure per subscriber, not per message: a renewed token goes to every joined channel.
+    this.stopTokenUpdates = this.config.tokens.onRefresh((token) => this.pushToken(token));
     for (const channel of this.channels) this.join(channel);
     this.connect();
   }
@@ -142,6 +147,7 @@ export class LeanSubscriber implements Subscriber {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.stopTokenUpdates?.();
     clearTimeout(this.reconnectTimer);
     clearInterval(this.heartbeatTimer);
     for (const channel of this.channels) {
@@ -341,13 +347,14 @@ export class LeanSubscriber implements Subscriber {
     channel.state = 'joining';
     channel.joinSent = false;
     channel.bindingId = 0;
+    channel.systemError = undefined;
     clearTimeout(channel.joinTimer);
     channel.joinTimer = setTimeout(joinTimedOut, this.joinTimeoutMs, channel);
     if (this.socket?.readyState === WebSocket.OPEN) this.sendJoin(channel);
   }
 
   private sendJoin(channel: LeanChannel): void {
-    const { schema, table, accessToken } = this.config;
+    const { schema, table } = this.config;
     const postgresChanges = channel.path === 'postgres_changes' ? [{ event: 'INSERT', schema, table }] : [];
     channel.joinSent = true;
     this.send(channel.joinRef, channel.joinRef, channel.topic, 'phx_join', {
@@ -357,8 +364,20 @@ export class LeanSubscriber implements Subscriber {
         postgres_changes: postgresChanges,
         private: false,
       },
-      access_token: accessToken,
+      access_token: this.config.tokens.current(),
     });
+  }
+
+  /**
+   * realtime-js's setAuth(): every joined channel gets `access_token` with the new token (no reply
+   * is sent); a channel still joining picks it up on its next join, which reads the current token.
+   */
+  private pushToken(token: string): void {
+    if (this.stopped) return;
+    for (const channel of this.channels) {
+      if (channel.state === 'joined')
+        this.send(channel.joinRef, this.makeRef(), channel.topic, 'access_token', { access_token: token });
+    }
   }
 
   private sendLeave(channel: LeanChannel): void {
@@ -523,8 +542,11 @@ export class LeanSubscriber implements Subscriber {
         clearTimeout(channel.joinTimer);
         clearTimeout(channel.rejoinTimer);
         channel.state = 'closed';
-        this.report(channel, 'CLOSED');
+        this.report(channel, 'CLOSED', channel.systemError);
         this.retireIfIdle();
+        return;
+      case 'system':
+        this.noteSystemError(channel, message.payload);
         return;
       case 'postgres_changes':
         this.parsedChange(channel, message.payload, receivedAt);
@@ -533,8 +555,16 @@ export class LeanSubscriber implements Subscriber {
         this.parsedBroadcast(channel, message.payload, receivedAt);
         return;
       default:
-        // system and presence messages do not change a subscription's status (wire protocol §3.4).
+        // Presence and other messages do not change a subscription's status (wire protocol §3.4).
         return;
+    }
+  }
+
+  /** A `system` error (token expired, policy refused…) does not change the status; the phx_close after it does. */
+  private noteSystemError(channel: LeanChannel, payload: unknown): void {
+    const body = payload as { status?: unknown; message?: unknown } | null;
+    if (body?.status === 'error' && typeof body.message === 'string') {
+      channel.systemError = this.scrub(body.message.slice(0, 300));
     }
   }
 
@@ -601,13 +631,21 @@ export class LeanSubscriber implements Subscriber {
       });
     } else if (status === 'TIMED_OUT') {
       this.config.handlers.onStatus({ status, at, channel: channel.path, reason: 'timeout', message });
+    } else if (status === 'CLOSED' && message !== undefined) {
+      this.config.handlers.onStatus({
+        status,
+        at,
+        channel: channel.path,
+        reason: mapErrorReason(message),
+        message,
+      });
     } else {
       this.config.handlers.onStatus({ status, at, channel: channel.path });
     }
   }
 
   private scrub(text: string): string {
-    return scrubSecrets(text, [this.config.anonKey, this.config.accessToken]);
+    return scrubSecrets(text, [this.config.anonKey, this.config.tokens.current()]);
   }
 }
 

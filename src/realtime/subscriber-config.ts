@@ -3,7 +3,7 @@
  * work fails the same way whichever client was chosen.
  */
 import { CanaryError } from '../shared/index.js';
-import type { SubscriberConfig } from './types.js';
+import type { AccessTokenSource, SubscriberConfig } from './types.js';
 
 export function assertUsableSubscriberConfig(config: SubscriberConfig): void {
   if (config.paths.length === 0) {
@@ -18,4 +18,9 @@ export function assertUsableSubscriberConfig(config: SubscriberConfig): void {
       { hint: 'give the postgres_changes channel and the broadcast channel different names' },
     );
   }
+}
+
+/** A token that never changes: tests, benchmarks and pre-issued tokens outside a probe. */
+export function fixedToken(token: string): AccessTokenSource {
+  return { current: () => token, onRefresh: () => () => {} };
 }

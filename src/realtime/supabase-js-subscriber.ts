@@ -9,13 +9,19 @@
  * calls our channel callbacks. Latency therefore excludes realtime-js's parsing, just as the lean
  * subscriber's excludes its own, and the two kinds can be compared on the same events.
  */
-import { createClient, type SupabaseClient, type WebSocketLikeConstructor } from '@supabase/supabase-js';
+import {
+  createClient,
+  type Session,
+  type SupabaseClient,
+  type WebSocketLikeConstructor,
+} from '@supabase/supabase-js';
 import WebSocket from 'ws';
-import { CanaryError, type Clock } from '../shared/index.js';
+import { CanaryError, sleep, type Clock } from '../shared/index.js';
 import { mapErrorReason } from './error-reason.js';
 import { scrubSecrets } from './secret-scrub.js';
 import {
   DEFAULT_JOIN_TIMEOUT_MS,
+  type ClientSignIn,
   type DeliveryKeys,
   type RealtimePath,
   type Subscriber,
@@ -69,6 +75,9 @@ class SupabaseJsSubscriber implements Subscriber {
   private readonly stamp: ReceiveStamp = { at: 0 };
   private client: SupabaseClient | null = null;
   private stopped = false;
+  private stopTokenUpdates: (() => void) | undefined;
+  private refreshTimer: NodeJS.Timeout | undefined;
+  private readonly systemErrors = new Map<RealtimePath, string>();
 
   constructor(config: SubscriberConfig, options: SupabaseJsSubscriberOptions) {
     assertUsableSubscriberConfig(config);
@@ -91,8 +100,12 @@ class SupabaseJsSubscriber implements Subscriber {
             ? { heartbeatIntervalMs: this.options.heartbeatIntervalMs }
             : {}),
         },
+        // auth-js's own ticker looks every 30 s, too coarse for short-lived tokens: the canary
+        // times the refresh, and auth-js performs it on the client's own session.
         auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
-        global: { headers: { Authorization: `Bearer ${config.accessToken}` } },
+        ...(config.signIn
+          ? {}
+          : { global: { headers: { Authorization: `Bearer ${config.tokens.current()}` } } }),
       });
     } catch (error) {
       throw new CanaryError(
@@ -104,9 +117,22 @@ class SupabaseJsSubscriber implements Subscriber {
       );
     }
     this.client = client;
-    // A manual token: joins carry it as access_token from the first join on.
-    void client.realtime.setAuth(config.accessToken);
+    if (config.signIn) {
+      // SIGNED_IN and TOKEN_REFRESHED make supabase-js call realtime.setAuth() with the session's token.
+      void this.signInThenSubscribe(client, config.signIn);
+      return;
+    }
+    // A manual token: joins carry it as access_token from the first join on, and each renewal is
+    // pushed to the joined channels, as an app calling setAuth() would.
+    void client.realtime.setAuth(config.tokens.current());
+    this.stopTokenUpdates = config.tokens.onRefresh((token) => {
+      if (!this.stopped) void client.realtime.setAuth(token);
+    });
+    this.subscribe(client);
+  }
 
+  private subscribe(client: SupabaseClient): void {
+    const { config } = this;
     if (config.paths.includes('postgres_changes')) {
       client
         .channel(config.changesChannel)
@@ -115,6 +141,7 @@ class SupabaseJsSubscriber implements Subscriber {
           { event: 'INSERT', schema: config.schema, table: config.table },
           (payload: { commit_timestamp?: unknown; new?: unknown }) => this.onChange(payload),
         )
+        .on('system', {}, (payload: unknown) => this.onSystem('postgres_changes', payload))
         .subscribe((status, error) => this.onStatus('postgres_changes', status, error));
     }
     if (config.paths.includes('broadcast')) {
@@ -123,18 +150,111 @@ class SupabaseJsSubscriber implements Subscriber {
         .on('broadcast', { event: config.broadcastEvent }, (message: { payload?: unknown }) =>
           this.onBroadcast(message),
         )
+        .on('system', {}, (payload: unknown) => this.onSystem('broadcast', payload))
         .subscribe((status, error) => this.onStatus('broadcast', status, error));
     }
+  }
+
+  /** Signs in (retrying with backoff), subscribes, then keeps the session fresh until stopped. */
+  private async signInThenSubscribe(client: SupabaseClient, signIn: ClientSignIn): Promise<void> {
+    let failures = 0;
+    while (!this.stopped) {
+      const started = this.config.clock.now();
+      const { data, error } = await client.auth
+        .signInWithPassword({ email: signIn.email, password: signIn.password })
+        .catch((thrown: unknown) => ({ data: { session: null }, error: thrown as Error }));
+      const durationMs = this.config.clock.now() - started;
+      if (this.stopped) return;
+      if (!error && data.session) {
+        signIn.onAuthEvent?.({ type: 'sign_in', ok: true, durationMs });
+        this.subscribe(client);
+        this.scheduleRefresh(client, signIn, data.session, 0);
+        return;
+      }
+      failures += 1;
+      const message = this.describe(error ?? new Error('no session returned'));
+      signIn.onAuthEvent?.({ type: 'sign_in', ok: false, durationMs, message });
+      for (const path of this.config.paths) {
+        this.config.handlers.onStatus({
+          status: 'CHANNEL_ERROR',
+          at: this.config.clock.now(),
+          channel: path,
+          reason: 'auth',
+          message: `sign-in failed: ${message}`,
+        });
+      }
+      await sleep(signIn.retryDelayMs(failures));
+    }
+  }
+
+  private scheduleRefresh(
+    client: SupabaseClient,
+    signIn: ClientSignIn,
+    session: Session,
+    failures: number,
+  ): void {
+    if (this.stopped) return;
+    const expiresAtMs = (session.expires_at ?? 0) * 1000;
+    const lifetimeMs = (session.expires_in ?? 3600) * 1000;
+    const delay =
+      failures === 0 ? signIn.refreshDelayMs(expiresAtMs, lifetimeMs) : signIn.retryDelayMs(failures);
+    clearTimeout(this.refreshTimer);
+    this.refreshTimer = setTimeout(() => void this.refresh(client, signIn, session, failures), delay);
+    this.refreshTimer.unref();
+  }
+
+  private async refresh(
+    client: SupabaseClient,
+    signIn: ClientSignIn,
+    previous: Session,
+    failures: number,
+  ): Promise<void> {
+    if (this.stopped) return;
+    const started = this.config.clock.now();
+    const { data, error } = await client.auth
+      .refreshSession()
+      .catch((thrown: unknown) => ({ data: { session: null }, error: thrown as Error }));
+    if (this.stopped) return;
+    const durationMs = this.config.clock.now() - started;
+    if (!error && data.session) {
+      signIn.onAuthEvent?.({ type: 'refresh', ok: true, durationMs });
+      this.scheduleRefresh(client, signIn, data.session, 0);
+      return;
+    }
+    const message = this.describe(error ?? new Error('no session returned'));
+    signIn.onAuthEvent?.({ type: 'refresh', ok: false, durationMs, message });
+    if (/refresh token/i.test(message) && !/fetch|network/i.test(message)) {
+      // A used or revoked refresh token does not recover: sign in again on the same client.
+      const again = await client.auth
+        .signInWithPassword({ email: signIn.email, password: signIn.password })
+        .catch((thrown: unknown) => ({ data: { session: null }, error: thrown as Error }));
+      if (!again.error && again.data.session) {
+        signIn.onAuthEvent?.({ type: 'sign_in', ok: true, durationMs: this.config.clock.now() - started });
+        this.scheduleRefresh(client, signIn, again.data.session, 0);
+        return;
+      }
+    }
+    this.scheduleRefresh(client, signIn, previous, failures + 1);
   }
 
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    clearTimeout(this.refreshTimer);
+    this.stopTokenUpdates?.();
     const client = this.client;
     this.client = null;
     if (!client) return;
     await client.removeAllChannels();
     await client.realtime.disconnect();
+  }
+
+  /** A `system` error (expired token, refused policy…) explains the phx_close that follows it. */
+  private onSystem(channel: RealtimePath, payload: unknown): void {
+    const body = payload as { status?: unknown; message?: unknown } | null;
+    if (body?.status === 'error' && typeof body.message === 'string') {
+      this.systemErrors.set(channel, this.describe(body.message.slice(0, 300)));
+    }
   }
 
   private onChange(payload: { commit_timestamp?: unknown; new?: unknown }): void {
@@ -174,14 +294,21 @@ class SupabaseJsSubscriber implements Subscriber {
       this.config.handlers.onStatus({ status, at, channel, reason: mapErrorReason(message), message });
     } else if (status === 'TIMED_OUT') {
       this.config.handlers.onStatus({ status, at, channel, reason: 'timeout' });
+    } else if (status === 'CLOSED' && this.systemErrors.has(channel)) {
+      const message = this.systemErrors.get(channel)!;
+      this.systemErrors.delete(channel);
+      this.config.handlers.onStatus({ status, at, channel, reason: mapErrorReason(message), message });
     } else {
+      if (status === 'SUBSCRIBED') this.systemErrors.delete(channel);
       this.config.handlers.onStatus({ status, at, channel });
     }
   }
 
   private describe(error: unknown): string {
     const text = error instanceof Error ? error.message : String(error);
-    return scrubSecrets(text, [this.config.anonKey, this.config.accessToken]);
+    const secrets = [this.config.anonKey, this.config.tokens.current()];
+    if (this.config.signIn) secrets.push(this.config.signIn.password);
+    return scrubSecrets(text, secrets);
   }
 }
 

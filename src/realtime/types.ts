@@ -27,6 +27,9 @@ export type ErrorReason =
   | 'closed'
   | 'other';
 
+/** What an `auth` failure was, from Realtime's words; the metrics' `auth_reason` label. */
+export type AuthReason = 'token_expired' | 'invalid_token' | 'key_refused' | 'unauthorized' | 'other';
+
 /** Correlation keys carried by a delivery; either may be missing when the app drops metadata. */
 export interface DeliveryKeys {
   eventId?: string;
@@ -57,13 +60,48 @@ export interface SubscriberHandlers {
   onDelivery(delivery: Delivery): void;
 }
 
+/** An access token that is renewed while the subscriber runs. */
+export interface AccessTokenSource {
+  current(): string;
+  /** Called with each new token; returns the unsubscribe. */
+  onRefresh(listener: (token: string) => void): () => void;
+}
+
+/** Outcome of one sign-in or refresh a subscriber's own client made. */
+export interface ClientAuthEvent {
+  type: 'sign_in' | 'refresh';
+  ok: boolean;
+  durationMs: number;
+  /** The failure, without secrets. */
+  message?: string;
+}
+
+export interface ClientSignIn {
+  email: string;
+  password: string;
+  /** Milliseconds from now until the session should be refreshed (expiry and lifetime in ms). */
+  refreshDelayMs(expiresAtMs: number, lifetimeMs: number): number;
+  /** Milliseconds to wait after the n-th consecutive failure. */
+  retryDelayMs(consecutiveFailures: number): number;
+  onAuthEvent?(event: ClientAuthEvent): void;
+}
+
 export interface SubscriberConfig {
   /** Unique per subscriber, for logs. */
   id: string;
   supabaseUrl: string;
   anonKey: string;
-  /** The mechanic's JWT (user token); channels are authorised with it. */
-  accessToken: string;
+  /**
+   * The mechanic's access token (a user JWT) now, and word of each renewal; channels are
+   * authorised with it and told of every new one (the Phoenix `access_token` event).
+   */
+  tokens: AccessTokenSource;
+  /**
+   * supabase-js subscribers of password mechanics: the client signs in and keeps its own Auth
+   * session (auth-js refreshes it, supabase-js hands each new token to realtime-js). Without it
+   * the client is given the token from `tokens`.
+   */
+  signIn?: ClientSignIn;
   /** e.g. 'public' and 'session_assignments'. */
   schema: string;
   table: string;

@@ -25,6 +25,10 @@ export const ErrorCodes = {
     exit: ExitCode.RunFailed,
     summary: 'An environment could not be reached or rejected the configured keys.',
   },
+  AUTH_FAILED: {
+    exit: ExitCode.RunFailed,
+    summary: 'A synthetic mechanic could not sign in, or its credentials or token were refused.',
+  },
   HARNESS_OVERLOADED: {
     exit: ExitCode.RunFailed,
     summary: 'The harness itself was saturated; its measurements cannot be trusted.',

@@ -21,6 +21,7 @@ import type {
   SubscriberConfig,
   SubscriberHandlers,
 } from '../../src/realtime/index.js';
+import { fixedToken } from '../../src/realtime/index.js';
 import { systemClock } from '../../src/shared/index.js';
 
 export interface Recorder extends SubscriberHandlers {
@@ -73,7 +74,7 @@ export function subscriberConfig(setup: SubscriberSetup, recorder: Recorder): Su
     id: `${setup.kind}-${randomUUID().slice(0, 8)}`,
     supabaseUrl: setup.url,
     anonKey: setup.anonKey,
-    accessToken: setup.token,
+    tokens: fixedToken(setup.token),
     schema: 'public',
     table: 'session_assignments',
     changesChannel: 'assignment-changes',

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createLeanSubscriber,
   createSupabaseJsSubscriber,
+  fixedToken,
   type ClientKind,
   type Subscriber,
   type SubscriberConfig,
@@ -47,7 +48,7 @@ async function measure(kind: ClientKind, count: number): Promise<Cost> {
     id: `${kind}-${index}`,
     supabaseUrl: child.info.url,
     anonKey: child.info.anonKey,
-    accessToken: child.info.token,
+    tokens: fixedToken(child.info.token),
     schema: 'public',
     table: 'session_assignments',
     changesChannel: 'assignment-changes',

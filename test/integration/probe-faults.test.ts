@@ -2,6 +2,7 @@
  * The probe engine measuring the local target's injected faults: each fault shows up in the
  * metric it should, on the path it should, and the books still balance.
  */
+import { MechanicSession } from '../../src/auth/index.js';
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Secret } from '../../src/config/index.js';
@@ -184,7 +185,11 @@ describe('probe measurements under injected faults', () => {
   it('flags a SUBSCRIBED subscriber that RLS keeps from seeing changes as a zombie', async () => {
     // A user who is not a mechanic: the channel joins fine, but the realtime SELECT policy
     // filters every change out — SUBSCRIBED and silent, the way a dashboard goes quiet.
-    const ghost = { id: randomUUID(), token: new Secret(await target.mintToken(randomUUID()), 'ghost') };
+    const ghostSession = new MechanicSession({
+      credentials: { kind: 'env', token: new Secret(await target.mintToken(randomUUID()), 'ghost') },
+    });
+    await ghostSession.start();
+    const ghost = { id: ghostSession.id, session: ghostSession };
     const mechanics = [env.mechanics[0]!, ghost];
     const twoMechanics: ResolvedEnvironment = { ...env, mechanics, close: async () => {} };
     const { runner, registry } = createRunner(twoMechanics, {

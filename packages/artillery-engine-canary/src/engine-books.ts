@@ -143,7 +143,7 @@ export class EngineBooks {
         id,
         supabaseUrl: this.config.url,
         anonKey: this.config.anonKey,
-        accessToken: token,
+        tokens: this.core.realtime.fixedToken(token),
         schema: this.config.schema,
         table: this.config.table,
         changesChannel: this.config.changesChannel,

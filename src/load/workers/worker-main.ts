@@ -54,8 +54,8 @@ async function run(init: Extract<ToWorker, { type: 'init' }>): Promise<void> {
     worker: init.shard.index,
   });
   try {
-    const env = receiveEnvironment(init.env);
     const { registry, metrics } = createMetrics();
+    const env = await receiveEnvironment(init.env, { metrics });
     setup = setUpShard({
       shard: init.shard,
       scenario: init.scenario,

@@ -3,7 +3,9 @@
  * live environment crosses it: URLs and revealed keys go over the private IPC pipe (never argv or
  * the environment, which other users can read) and become Secrets again on the other side.
  */
+import { AuthApi, MechanicPool, type MechanicCredentials } from '../../auth/index.js';
 import { Secret, type ProbeSpec } from '../../config/index.js';
+import type { CanaryMetrics } from '../../metrics/index.js';
 import type { ResolvedEnvironment } from '../../probe/index.js';
 import type { LoadProgress, LoadRunResult } from '../run-scenario.js';
 import type { Scenario } from '../scenario-schema.js';
@@ -30,8 +32,15 @@ export interface TransferredEnvironment {
   broadcastEvent: string;
   connectionLimit: number;
   loadRateCap: number;
-  mechanics: { id: string; token: string }[];
+  keyKinds: ResolvedEnvironment['keyKinds'];
+  /** Each mechanic's credentials, so the worker keeps its own sessions (tokens renew there too). */
+  mechanics: { id: string; credentials: TransferredCredentials }[];
 }
+
+export type TransferredCredentials =
+  | { kind: 'password'; email: string; password: string }
+  | { kind: 'mint'; jwtSecret: string; userId: string; lifetimeSeconds: number }
+  | { kind: 'env'; token: string };
 
 export type ToWorker =
   | {
@@ -76,13 +85,74 @@ export function transferEnvironment(env: ResolvedEnvironment): TransferredEnviro
     broadcastEvent: env.broadcastEvent,
     connectionLimit: env.connectionLimit,
     loadRateCap: env.loadRateCap,
-    mechanics: env.mechanics.map((mechanic) => ({ id: mechanic.id, token: mechanic.token.reveal() })),
+    keyKinds: env.keyKinds,
+    mechanics: env.mechanics.map((mechanic) => ({
+      id: mechanic.id,
+      credentials: transferCredentials(mechanic.session.credentials),
+    })),
   };
 }
 
-/** The worker's view of the parent's environment; closing it is the parent's job. */
-export function receiveEnvironment(env: TransferredEnvironment): ResolvedEnvironment {
+function transferCredentials(credentials: MechanicCredentials): TransferredCredentials {
+  switch (credentials.kind) {
+    case 'password':
+      return { kind: 'password', email: credentials.email.reveal(), password: credentials.password.reveal() };
+    case 'mint':
+      return {
+        kind: 'mint',
+        jwtSecret: credentials.jwtSecret.reveal(),
+        userId: credentials.userId,
+        lifetimeSeconds: credentials.lifetimeSeconds,
+      };
+    case 'env':
+      return { kind: 'env', token: credentials.token.reveal() };
+  }
+}
+
+function receiveCredentials(credentials: TransferredCredentials, source: string): MechanicCredentials {
+  switch (credentials.kind) {
+    case 'password':
+      return {
+        kind: 'password',
+        email: new Secret(credentials.email, source),
+        password: new Secret(credentials.password, source),
+      };
+    case 'mint':
+      return { ...credentials, jwtSecret: new Secret(credentials.jwtSecret, source) };
+    case 'env':
+      return { kind: 'env', token: new Secret(credentials.token, source) };
+  }
+}
+
+/**
+ * The worker's view of the parent's environment: the same mechanics, each with its own session in
+ * this process (signed in again, renewed here). Closing the target is the parent's job.
+ */
+export async function receiveEnvironment(
+  env: TransferredEnvironment,
+  options: { metrics?: CanaryMetrics } = {},
+): Promise<ResolvedEnvironment> {
   const source = `the parent process (${env.name})`;
+  const timing =
+    env.config.mechanics && 'refresh' in env.config.mechanics
+      ? { marginMs: env.config.mechanics.refresh.margin, jitterMs: env.config.mechanics.refresh.jitter }
+      : undefined;
+  const pool = new MechanicPool({
+    env: env.name,
+    auth: new AuthApi({ supabaseUrl: env.supabaseUrl, apiKey: env.anonKey }),
+    timing,
+    metrics: options.metrics,
+  });
+  const mechanics = [];
+  try {
+    for (const mechanic of env.mechanics) {
+      const session = await pool.add(receiveCredentials(mechanic.credentials, source));
+      mechanics.push({ id: mechanic.id, session });
+    }
+  } catch (error) {
+    pool.stop();
+    throw error;
+  }
   const headers: Record<string, Secret> = {};
   for (const [name, value] of Object.entries(env.waiverHeaders)) headers[name] = new Secret(value, source);
   return {
@@ -104,11 +174,12 @@ export function receiveEnvironment(env: TransferredEnvironment): ResolvedEnviron
     broadcastEvent: env.broadcastEvent,
     connectionLimit: env.connectionLimit,
     loadRateCap: env.loadRateCap,
-    mechanics: env.mechanics.map((mechanic) => ({
-      id: mechanic.id,
-      token: new Secret(mechanic.token, source),
-    })),
+    keyKinds: env.keyKinds,
+    mechanics,
+    mechanicPool: pool,
     localTarget: undefined,
-    close: async () => {},
+    close: async () => {
+      pool.stop();
+    },
   };
 }
