@@ -218,9 +218,7 @@ export class MechanicSession implements TokenSource {
     }
   }
 
-  private async fetchToken(
-    type: 'sign_in' | 'refresh',
-  ): Promise<{
+  private async fetchToken(type: 'sign_in' | 'refresh'): Promise<{
     accessToken: string;
     refreshToken: string | undefined;
     expiresAtMs: number;

@@ -416,3 +416,77 @@ describe('percentile', () => {
     expect(percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.1)).toBe(1);
   });
 });
+
+describe('EventLedger auth failures', () => {
+  it('withdraws a channel refused for auth from the books instead of dropping its events, until it resubscribes', async () => {
+    const { clock, registry, ledger, outcomes } = setup();
+    for (const id of ['ok', 'expired']) {
+      ledger.addSubscriber(id, { paths: ['broadcast'] });
+      ledger.setStatus(id, 'broadcast', 'SUBSCRIBED');
+    }
+    ledger.publish('before');
+    clock.advance(100);
+    // The token expired: Realtime closed the channel with "Token has expired".
+    ledger.setStatus('expired', 'broadcast', 'CLOSED', clock.now(), 'auth');
+    ledger.publish('during');
+    clock.advance(100);
+    ledger.recordDelivery({
+      subscriberId: 'ok',
+      path: 'broadcast',
+      keys: { eventId: 'before' },
+      receivedAt: clock.now(),
+    });
+    ledger.recordDelivery({
+      subscriberId: 'ok',
+      path: 'broadcast',
+      keys: { eventId: 'during' },
+      receivedAt: clock.now(),
+    });
+    clock.advance(100);
+    ledger.setStatus('expired', 'broadcast', 'SUBSCRIBED', clock.now());
+    ledger.publish('after');
+    ledger.recordDelivery({
+      subscriberId: 'ok',
+      path: 'broadcast',
+      keys: { eventId: 'after' },
+      receivedAt: clock.now(),
+    });
+    ledger.recordDelivery({
+      subscriberId: 'expired',
+      path: 'broadcast',
+      keys: { eventId: 'after' },
+      receivedAt: clock.now(),
+    });
+    clock.advance(10_000);
+    ledger.tick();
+
+    const totals = ledger.totalsFor('broadcast');
+    expect(totals).toMatchObject({ due: 4, delivered: 4, dropped: 0, authExcluded: 2, gapMissed: 0 });
+    expect(outcomes.filter((o) => o.outcome === 'dropped')).toEqual([]);
+    expect(outcomes.map((o) => `${o.eventId}:${o.subscriberId}`).sort()).toEqual([
+      'after:expired',
+      'after:ok',
+      'before:ok',
+      'during:ok',
+    ]);
+    expect(await metricValue(registry, 'canary_auth_excluded_deliveries_total', { path: 'broadcast' })).toBe(
+      2,
+    );
+  });
+
+  it('still counts a channel lost to the network as a gap with dropped events', () => {
+    const { clock, ledger } = setup();
+    ledger.addSubscriber('s', { paths: ['broadcast'] });
+    ledger.setStatus('s', 'broadcast', 'SUBSCRIBED');
+    ledger.setStatus('s', 'broadcast', 'CHANNEL_ERROR', clock.now());
+    ledger.publish('lost');
+    clock.advance(10_000);
+    ledger.tick();
+    expect(ledger.totalsFor('broadcast')).toMatchObject({
+      due: 1,
+      dropped: 1,
+      gapMissed: 1,
+      authExcluded: 0,
+    });
+  });
+});
