@@ -6,6 +6,7 @@
  * runRound().
  */
 import { randomUUID } from 'node:crypto';
+import type { MechanicTokenStatus } from '../auth/index.js';
 import type { ProbeSpec } from '../config/index.js';
 import type { CanaryMetrics, ClientKind, DeliveryPath, SubscriptionStatus } from '../metrics/index.js';
 import {
@@ -82,6 +83,8 @@ export interface ProbeStatus {
     readinessMissedEvents: number;
     deliveredRatio: number | null;
   }[];
+  /** The environment's synthetic mechanics and the state of their access tokens. */
+  mechanics: MechanicTokenStatus[];
   /** Newest first. */
   recentEvents: {
     id: string;
@@ -377,6 +380,7 @@ export class ProbeRunner {
       unmatchedDeliveries: this.ledger.unmatchedDeliveries(),
       subscribers: groups,
       paths,
+      mechanics: this.env.mechanicPool.statuses(),
       recentEvents: this.ledger.recentEvents(RECENT_EVENTS).map((e) => ({
         id: e.eventId,
         publishedAt: new Date(e.publishedWallAt).toISOString(),

@@ -32,6 +32,7 @@ function runnerStatus(env: string, probe: string): ProbeStatus {
       readinessMissedEvents: 0,
       deliveredRatio: null,
     })),
+    mechanics: [],
     recentEvents: [],
   };
 }

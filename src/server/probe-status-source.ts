@@ -126,6 +126,9 @@ export function createProbeStatusSource(options: ProbeStatusSourceOptions): Prob
       const environment = environments.get(status.env) ?? { name: status.env, probes: [] };
       environments.set(status.env, environment);
       environment.probes.push(toView(status));
+      // Every probe of an environment shares its mechanics; the first one's view stands for all.
+      if (!environment.mechanics && status.mechanics)
+        environment.mechanics = status.mechanics.map((m) => ({ ...m }));
     }
     const health = options.health?.snapshot();
     return {

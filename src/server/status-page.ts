@@ -289,6 +289,21 @@ const SCRIPT = String.raw`
     return el('table', null, [el('caption', null, 'Service level objectives'), el('thead', null, head), el('tbody', null, rows)]);
   }
 
+  function mechanicTable(mechanics) {
+    if (!mechanics || !mechanics.length) return null;
+    var head = el('tr', null, ['Mechanic', 'Token from', 'State', 'Expires', 'Renewals', 'Failures', 'Last error'].map(function (name, index) {
+      return el('th', { scope: 'col', class: index === 0 || index === 6 ? 'text' : null }, name);
+    }));
+    var rows = mechanics.map(function (m) {
+      var good = m.state === 'valid' || m.state === 'renewing';
+      return el('tr', { 'data-mechanic': m.mechanicId }, [el('th', { scope: 'row' }, m.mechanicId.slice(0, 8)), el('td', null, m.source),
+        el('td', { class: good ? 'ok' : m.state === 'pending' ? 'pending' : 'bad' }, m.state),
+        el('td', null, m.expiresAt ? formatTime(m.expiresAt) : '—'), el('td', null, String(m.refreshes)),
+        el('td', null, String(m.refreshFailures)), el('td', { class: 'text' }, m.lastError || '')]);
+    });
+    return el('table', null, [el('caption', null, 'Mechanic tokens'), el('thead', null, head), el('tbody', null, rows)]);
+  }
+
   function probeSection(probe) {
     var verdict = probe.lastRoundSuccess === null ? el('span', { class: 'pending' }, 'no round finished yet')
       : probe.lastRoundSuccess ? el('span', { class: 'ok' }, 'last round: all delivered in time')
@@ -312,6 +327,7 @@ const SCRIPT = String.raw`
       el('h2', null, 'Environment ' + environment.name),
       environment.probes.length ? environment.probes.map(probeSection)
         : el('p', { class: 'empty' }, 'No probe is running in this environment yet.'),
+      el('div', { class: 'table-wrap' }, mechanicTable(environment.mechanics)),
     ]);
   }
 

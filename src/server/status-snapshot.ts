@@ -30,6 +30,22 @@ export interface EnvironmentStatus {
   /** Environment name from the config (e.g. `local`, `prod`). */
   name: string;
   probes: ProbeStatusView[];
+  /** The synthetic mechanics' access tokens: source, state, expiry, renewals (never the token). */
+  mechanics?: MechanicTokenView[];
+}
+
+export interface MechanicTokenView {
+  /** The mechanic's user id. */
+  mechanicId: string;
+  /** password (signed in through Auth), mint (legacy secret) or env (pre-issued). */
+  source: string;
+  /** valid, renewing, retrying (renewal failing), expired, pending, stopped. */
+  state: string;
+  expiresAt: string | null;
+  refreshes: number;
+  refreshFailures: number;
+  lastRefreshAt: string | null;
+  lastError: string | null;
 }
 
 export interface ProbeStatusView {
@@ -128,7 +144,23 @@ export function projectStatusSnapshot(snapshot: StatusSnapshot): StatusSnapshot 
     environments: snapshot.environments.map((environment) => ({
       name: String(environment.name),
       probes: environment.probes.map(projectProbe),
+      ...(Array.isArray(environment.mechanics)
+        ? { mechanics: environment.mechanics.map(projectMechanic) }
+        : {}),
     })),
+  };
+}
+
+function projectMechanic(mechanic: MechanicTokenView): MechanicTokenView {
+  return {
+    mechanicId: String(mechanic.mechanicId),
+    source: String(mechanic.source),
+    state: String(mechanic.state),
+    expiresAt: mechanic.expiresAt === null ? null : String(mechanic.expiresAt),
+    refreshes: Number(mechanic.refreshes),
+    refreshFailures: Number(mechanic.refreshFailures),
+    lastRefreshAt: mechanic.lastRefreshAt === null ? null : String(mechanic.lastRefreshAt),
+    lastError: mechanic.lastError === null ? null : String(mechanic.lastError).slice(0, 300),
   };
 }
 
