@@ -6,6 +6,7 @@
 export * from './rule-model.js';
 export * from './runbook-link.js';
 export * from './health-rules.js';
+export * from './auth-rules.js';
 export * from './burn-rate-rules.js';
 export * from './rule-file-render.js';
 export * from './rule-files.js';

@@ -4,6 +4,7 @@
  * `canary generate --check` relies on.
  */
 import type { Slo } from '../slo/index.js';
+import { authRuleGroups } from './auth-rules.js';
 import { burnRateRuleGroups } from './burn-rate-rules.js';
 import { healthRuleGroups, type HealthThresholds } from './health-rules.js';
 import { renderRuleFile } from './rule-file-render.js';
@@ -30,7 +31,13 @@ export function alertRuleFiles(input: AlertRuleInput): RuleFile[] {
   const thresholds = input.thresholds === undefined ? {} : { thresholds: input.thresholds };
   return [
     { path: SLO_RULES_PATH, groups: burnRateRuleGroups(input.slos, links) },
-    { path: HEALTH_RULES_PATH, groups: healthRuleGroups(input.catalog, { ...links, ...thresholds }) },
+    {
+      path: HEALTH_RULES_PATH,
+      groups: [
+        ...healthRuleGroups(input.catalog, { ...links, ...thresholds }),
+        ...authRuleGroups(input.catalog, links),
+      ],
+    },
   ];
 }
 

@@ -134,9 +134,10 @@ describe('every generated alert', () => {
     expect([...new Set(named.filter((name) => !known.has(name)))]).toEqual([]);
   });
 
-  it('pages only for fast SLO burns', () => {
+  it('pages only for fast SLO burns and a mechanic token running out unrenewed', () => {
     const pages = generatedAlerts().filter((rule) => rule.labels.severity === 'page');
     expect([...new Set(pages.map((rule) => rule.alert))].sort()).toEqual([
+      'CanaryAuthTokenNearExpiry',
       'CanaryDeliveryBudgetFastBurn',
       'CanaryLatencyBudgetFastBurn',
     ]);
