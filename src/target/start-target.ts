@@ -30,6 +30,7 @@ import {
 } from './faults/index.js';
 import { createHttpServer, listen } from './http-server.js';
 import { createKeyRing, type LocalKeyRing } from './keys.js';
+import { JWT_MODES, type JwtMode, type SigningKeys } from './auth/signing-keys.js';
 import { createChangeFeed } from './replication/index.js';
 import { createRealtimeGateway } from './realtime/index.js';
 import { createAppRoutes } from './app/index.js';
@@ -49,8 +50,18 @@ export interface TargetOptions {
   dataDir?: string;
   /** Keep an explicit dataDir after stop() (default true when dataDir is given). */
   keepDataDir?: boolean;
-  /** HS256 secret (≥ 32 chars); omitted → random per run. */
+  /** HS256 secret (≥ 32 chars); omitted → random per run. Not allowed in `asymmetric` mode. */
   jwtSecret?: string;
+  /**
+   * Which JWT keys the project has. `both` (default): user tokens are signed with an ES256 key,
+   * the legacy HS256 secret and the legacy anon / service_role JWT keys still verify, and the
+   * publishable / secret keys work. `asymmetric`: ES256 only (no HS256 secret, no legacy keys).
+   * `legacy`: HS256 only (no ES256 key; the JWKS is empty), publishable / secret keys still work.
+   * When omitted, CANARY_TARGET_JWT_MODE (legacy | asymmetric | both) is read, else `both`.
+   */
+  jwtMode?: JwtMode;
+  /** Lifetime of access tokens the target issues (sign-in, refresh, createMechanic); default 3600. */
+  accessTokenTtlSeconds?: number;
   limits?: Partial<PlanLimits>;
   faults?: FaultSettingsInput;
   /** Seed for the fault dice, so a run's drops can be replayed. */
@@ -72,14 +83,44 @@ export interface CreatedMechanic {
   token: string;
 }
 
+export const JWT_MODE_ENV = 'CANARY_TARGET_JWT_MODE';
+export const DEFAULT_ACCESS_TOKEN_TTL_SECONDS = 3600;
+
+/** The JWT mode: the option, else CANARY_TARGET_JWT_MODE, else `both`. */
+export function resolveJwtMode(option: JwtMode | undefined, env: NodeJS.ProcessEnv = process.env): JwtMode {
+  const value = option ?? env[JWT_MODE_ENV] ?? 'both';
+  if (!(JWT_MODES as readonly string[]).includes(value)) {
+    const source = option === undefined ? JWT_MODE_ENV : 'jwtMode';
+    throw new CanaryError('CLI_USAGE', `${source} is ${JSON.stringify(value)}, not a JWT mode`, {
+      hint: `use one of ${JWT_MODES.join(', ')}`,
+    });
+  }
+  return value as JwtMode;
+}
+
 export interface LocalTarget {
   /** http://host:port — what SUPABASE_URL should be. */
   readonly url: string;
   readonly host: string;
   readonly port: number;
+  /** The key this project accepts for anon: the legacy anon JWT, or the publishable key in `asymmetric` mode. */
   readonly anonKey: string;
+  /** The key this project accepts for service_role: the legacy JWT, or the secret key in `asymmetric` mode. */
   readonly serviceRoleKey: string;
-  readonly jwtSecret: string;
+  /** `sb_publishable_…` (role anon). */
+  readonly publishableKey: string;
+  /** `sb_secret_…` (role service_role; refused from browsers). */
+  readonly secretKey: string;
+  /** The legacy HS256 secret; undefined in `asymmetric` mode. */
+  readonly jwtSecret: string | undefined;
+  readonly jwtMode: JwtMode;
+  /** `<url>/auth/v1`. */
+  readonly authUrl: string;
+  /** `<url>/auth/v1/.well-known/jwks.json`. */
+  readonly jwksUrl: string;
+  readonly accessTokenTtlSeconds: number;
+  /** Runtime key rotation: add a standby key, make it current, revoke the old one. */
+  readonly signingKeys: Pick<SigningKeys, 'list' | 'addStandby' | 'makeCurrent' | 'revoke'>;
   readonly databaseUrl: string;
   readonly adminToken: string;
   readonly broadcastChannel: string;
@@ -150,8 +191,26 @@ export async function startTarget(options: TargetOptions = {}): Promise<LocalTar
   const phase = (name: string): void =>
     logger.debug('target part ready', { part: name, elapsedMs: Math.round(performance.now() - startedAt) });
   try {
-    // Keys first: a bad configured secret fails before Postgres is started.
-    const keys = await createKeyRing({ secret: options.jwtSecret });
+    // Keys first: a bad configured secret or mode fails before Postgres is started.
+    const jwtMode = resolveJwtMode(options.jwtMode);
+    const accessTokenTtlSeconds = options.accessTokenTtlSeconds ?? DEFAULT_ACCESS_TOKEN_TTL_SECONDS;
+    if (!Number.isInteger(accessTokenTtlSeconds) || accessTokenTtlSeconds < 1) {
+      throw new CanaryError(
+        'CLI_USAGE',
+        `the access-token lifetime ${accessTokenTtlSeconds} is not a whole number of seconds ≥ 1`,
+        {
+          hint: 'pass --access-token-ttl 3600 (or 20s, 1m, 1h)',
+        },
+      );
+    }
+    const metrics = createTargetMetrics();
+    const issuer = { current: 'supabase-demo' };
+    const keys = await createKeyRing({
+      mode: jwtMode,
+      secret: options.jwtSecret,
+      userIssuer: () => issuer.current,
+      onRefused: (component, reason) => metrics.tokensRefused.inc({ component, reason }),
+    });
     const db = await startEmbeddedDatabase({
       port: options.dbPort,
       dataDir: options.dataDir,
@@ -163,7 +222,6 @@ export async function startTarget(options: TargetOptions = {}): Promise<LocalTar
     const applied = await applyMigrations(db.adminPool);
     phase(`migrations (${applied.length} applied)`);
 
-    const metrics = createTargetMetrics();
     const faults = createFaultController({
       metrics,
       initial: options.faults,
@@ -210,9 +268,24 @@ export async function startTarget(options: TargetOptions = {}): Promise<LocalTar
     gateway.attach(http.server);
     phase('http');
     const url = `http://${host}:${boundPort}`;
+    const authUrl = `${url}/auth/v1`;
+    issuer.current = authUrl;
     announcer.current = options.broadcaster
       ? options.broadcaster({ url, serviceRoleKey: keys.serviceRoleKey })
       : restBroadcaster(url, keys.serviceRoleKey, broadcastChannel, logger);
+
+    const store = keys.signingKeys;
+    const rotation: LocalTarget['signingKeys'] = {
+      list: () => store.list(),
+      addStandby: () => store.addStandby(),
+      makeCurrent(kid) {
+        const before = store.current().kid;
+        const info = store.makeCurrent(kid);
+        if (before !== info.kid) metrics.signingKeyRotations.inc({ trigger: 'admin' });
+        return info;
+      },
+      revoke: (kid) => store.revoke(kid),
+    };
 
     let stopped: Promise<void> | undefined;
     const target: LocalTarget = {
@@ -221,7 +294,14 @@ export async function startTarget(options: TargetOptions = {}): Promise<LocalTar
       port: boundPort,
       anonKey: keys.anonKey,
       serviceRoleKey: keys.serviceRoleKey,
+      publishableKey: keys.publishableKey,
+      secretKey: keys.secretKey,
       jwtSecret: keys.secret,
+      jwtMode,
+      authUrl,
+      jwksUrl: `${authUrl}/.well-known/jwks.json`,
+      accessTokenTtlSeconds,
+      signingKeys: rotation,
       databaseUrl: db.databaseUrl,
       adminToken,
       broadcastChannel,
@@ -232,7 +312,8 @@ export async function startTarget(options: TargetOptions = {}): Promise<LocalTar
       keys,
       http,
       db,
-      createMechanic: (mechanicOptions = {}) => createMechanic(db.adminPool, keys, mechanicOptions),
+      createMechanic: (mechanicOptions = {}) =>
+        createMechanic(db.adminPool, keys, { expiresInSeconds: accessTokenTtlSeconds, ...mechanicOptions }),
       mintToken: (sub, tokenOptions) => keys.mintUserToken(sub, tokenOptions),
       stop() {
         stopped ??= (async () => {
