@@ -31,6 +31,8 @@ import {
 import { createHttpServer, listen } from './http-server.js';
 import { createKeyRing, type LocalKeyRing } from './keys.js';
 import { JWT_MODES, type JwtMode, type SigningKeys } from './auth/signing-keys.js';
+import { AuthService, type AuthRateLimits } from './auth/auth-service.js';
+import { registerAuthRoutes } from './auth/auth-routes.js';
 import { createChangeFeed } from './replication/index.js';
 import { createRealtimeGateway } from './realtime/index.js';
 import { createAppRoutes } from './app/index.js';
@@ -62,6 +64,12 @@ export interface TargetOptions {
   jwtMode?: JwtMode;
   /** Lifetime of access tokens the target issues (sign-in, refresh, createMechanic); default 3600. */
   accessTokenTtlSeconds?: number;
+  /** Auth settings: rate limits per client address and the refresh-token reuse interval. */
+  auth?: {
+    rateLimits?: Partial<AuthRateLimits>;
+    /** Seconds a rotated refresh token may still be used (concurrent refreshes); default 10 like Supabase. */
+    refreshTokenReuseIntervalSeconds?: number;
+  };
   limits?: Partial<PlanLimits>;
   faults?: FaultSettingsInput;
   /** Seed for the fault dice, so a run's drops can be replayed. */
@@ -76,11 +84,28 @@ export interface TargetOptions {
 }
 
 export interface CreatedMechanic {
+  /** The auth user's id, also the public.mechanics row id. */
   id: string;
   name: string;
   isAdmin: boolean;
-  /** A user access token for this mechanic (role authenticated, sub = id). */
+  /** The mechanic's sign-in email (confirmed). */
+  email: string;
+  password: string;
+  /** An access token from a real password sign-in (role authenticated, sub = id). */
   token: string;
+  /** The refresh token of that sign-in. */
+  refreshToken: string;
+}
+
+export interface CreateMechanicOptions {
+  name?: string;
+  isAdmin?: boolean;
+  /** Default `canary-mechanic-<random>@canary.local`. */
+  email?: string;
+  /** Default a random 24-character password. */
+  password?: string;
+  /** Lifetime of the returned access token; default the target's accessTokenTtlSeconds. */
+  expiresInSeconds?: number;
 }
 
 export const JWT_MODE_ENV = 'CANARY_TARGET_JWT_MODE';
@@ -131,11 +156,10 @@ export interface LocalTarget {
   readonly keys: LocalKeyRing;
   readonly http: FastifyInstance;
   readonly db: EmbeddedDatabaseHandle;
-  createMechanic(options?: {
-    name?: string;
-    isAdmin?: boolean;
-    expiresInSeconds?: number;
-  }): Promise<CreatedMechanic>;
+  /** The /auth/v1 implementation (sign-in, refresh, admin users) behind the routes. */
+  readonly auth: AuthService;
+  /** An auth user with a confirmed email, its public.mechanics row (same id), and a signed-in token. */
+  createMechanic(options?: CreateMechanicOptions): Promise<CreatedMechanic>;
   mintToken(
     sub: string,
     options?: { expiresInSeconds?: number; claims?: Record<string, unknown> },
@@ -239,6 +263,18 @@ export async function startTarget(options: TargetOptions = {}): Promise<LocalTar
     };
     await faults.init();
 
+    const auth = new AuthService({
+      pool: db.adminPool,
+      keys,
+      metrics,
+      faults,
+      accessTokenTtlSeconds,
+      refreshTokenReuseIntervalSeconds: options.auth?.refreshTokenReuseIntervalSeconds,
+      rateLimits: options.auth?.rateLimits,
+      issuer: () => issuer.current,
+      now: () => context.clock.wallNow(),
+    });
+
     const feed = createChangeFeed(context);
     await feed.start();
     cleanups.push(() => feed.stop());
@@ -261,6 +297,7 @@ export async function startTarget(options: TargetOptions = {}): Promise<LocalTar
         (app) =>
           createAppRoutes(app, context, { broadcast: (event, payload) => announcer.current(event, payload) }),
         (app) => registerFaultRoutes(app, context, adminToken),
+        (app) => registerAuthRoutes(app, context, auth),
       ],
     });
     cleanups.push(() => http.close());
@@ -312,8 +349,8 @@ export async function startTarget(options: TargetOptions = {}): Promise<LocalTar
       keys,
       http,
       db,
-      createMechanic: (mechanicOptions = {}) =>
-        createMechanic(db.adminPool, keys, { expiresInSeconds: accessTokenTtlSeconds, ...mechanicOptions }),
+      auth,
+      createMechanic: (mechanicOptions = {}) => createMechanic(db.adminPool, auth, mechanicOptions),
       mintToken: (sub, tokenOptions) => keys.mintUserToken(sub, tokenOptions),
       stop() {
         stopped ??= (async () => {
@@ -365,21 +402,35 @@ async function bounded(step: string, run: () => Promise<unknown>, logger: Logger
 
 async function createMechanic(
   pool: pg.Pool,
-  keys: LocalKeyRing,
-  options: { name?: string; isAdmin?: boolean; expiresInSeconds?: number },
+  auth: AuthService,
+  options: CreateMechanicOptions,
 ): Promise<CreatedMechanic> {
+  const email = options.email ?? `canary-mechanic-${randomBytes(5).toString('hex')}@canary.local`;
+  const password = options.password ?? randomBytes(18).toString('base64url');
+  const isAdmin = options.isAdmin ?? false;
+  const user = await auth.createUser({
+    email,
+    password,
+    email_confirm: true,
+    // Admins see every assignment; the app reads the role from app_metadata.
+    app_metadata: isAdmin ? { role: 'admin' } : {},
+  });
   const { rows } = await pool.query<{ id: string; name: string; is_admin: boolean }>(
-    `insert into public.mechanics (name, is_admin) values (coalesce($1, 'Mechanic ' || substr(md5(random()::text), 1, 6)), $2)
+    `insert into public.mechanics (id, name, is_admin)
+     values ($1, coalesce($2, 'Mechanic ' || substr(md5(random()::text), 1, 6)), $3)
      returning id, name, is_admin`,
-    [options.name ?? null, options.isAdmin ?? false],
+    [user.id, options.name ?? null, isAdmin],
   );
   const row = rows[0];
   if (!row) throw new Error('inserting a mechanic returned no row');
-  const token = await keys.mintUserToken(row.id, {
-    expiresInSeconds: options.expiresInSeconds ?? 24 * 3600,
-    claims: row.is_admin
-      ? { app_metadata: { provider: 'email', providers: ['email'], role: 'admin' } }
-      : undefined,
-  });
-  return { id: row.id, name: row.name, isAdmin: row.is_admin, token };
+  const session = await auth.signInWithPassword({ email, password }, null, options.expiresInSeconds);
+  return {
+    id: row.id,
+    name: row.name,
+    isAdmin: row.is_admin,
+    email,
+    password,
+    token: session.access_token,
+    refreshToken: session.refresh_token,
+  };
 }
