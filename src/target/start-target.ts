@@ -30,9 +30,14 @@ import {
 } from './faults/index.js';
 import { createHttpServer, listen } from './http-server.js';
 import { createKeyRing, type LocalKeyRing } from './keys.js';
-import { JWT_MODES, type JwtMode, type SigningKeys } from './auth/signing-keys.js';
+import { JWT_MODES, type JwtMode } from './auth/signing-keys.js';
 import { AuthService, type AuthRateLimits } from './auth/auth-service.js';
 import { registerAuthRoutes } from './auth/auth-routes.js';
+import {
+  registerSigningKeyRoutes,
+  signingKeyControl,
+  type SigningKeyControl,
+} from './auth/signing-key-routes.js';
 import { createChangeFeed } from './replication/index.js';
 import { createRealtimeGateway } from './realtime/index.js';
 import { createAppRoutes } from './app/index.js';
@@ -145,7 +150,7 @@ export interface LocalTarget {
   readonly jwksUrl: string;
   readonly accessTokenTtlSeconds: number;
   /** Runtime key rotation: add a standby key, make it current, revoke the old one. */
-  readonly signingKeys: Pick<SigningKeys, 'list' | 'addStandby' | 'makeCurrent' | 'revoke'>;
+  readonly signingKeys: SigningKeyControl;
   readonly databaseUrl: string;
   readonly adminToken: string;
   readonly broadcastChannel: string;
@@ -263,6 +268,7 @@ export async function startTarget(options: TargetOptions = {}): Promise<LocalTar
     };
     await faults.init();
 
+    const rotation = signingKeyControl(keys.signingKeys, metrics, 'admin');
     const auth = new AuthService({
       pool: db.adminPool,
       keys,
@@ -298,6 +304,7 @@ export async function startTarget(options: TargetOptions = {}): Promise<LocalTar
           createAppRoutes(app, context, { broadcast: (event, payload) => announcer.current(event, payload) }),
         (app) => registerFaultRoutes(app, context, adminToken),
         (app) => registerAuthRoutes(app, context, auth),
+        (app) => registerSigningKeyRoutes(app, rotation, adminToken),
       ],
     });
     cleanups.push(() => http.close());
@@ -310,19 +317,6 @@ export async function startTarget(options: TargetOptions = {}): Promise<LocalTar
     announcer.current = options.broadcaster
       ? options.broadcaster({ url, serviceRoleKey: keys.serviceRoleKey })
       : restBroadcaster(url, keys.serviceRoleKey, broadcastChannel, logger);
-
-    const store = keys.signingKeys;
-    const rotation: LocalTarget['signingKeys'] = {
-      list: () => store.list(),
-      addStandby: () => store.addStandby(),
-      makeCurrent(kid) {
-        const before = store.current().kid;
-        const info = store.makeCurrent(kid);
-        if (before !== info.kid) metrics.signingKeyRotations.inc({ trigger: 'admin' });
-        return info;
-      },
-      revoke: (kid) => store.revoke(kid),
-    };
 
     let stopped: Promise<void> | undefined;
     const target: LocalTarget = {
