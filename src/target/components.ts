@@ -9,6 +9,8 @@ import type pg from 'pg';
 import type { Clock, Logger } from '../shared/index.js';
 import type { FaultSettings, FaultSettingsInput, FaultKind } from './faults/fault-settings.js';
 import type { TargetMetrics, TargetPath } from './target-metrics.js';
+import type { ApiKeyKind, TokenComponent } from './auth/key-ring.js';
+import type { JwtMode, SigningKeys } from './auth/signing-keys.js';
 
 /** Claims of a verified Supabase-style JWT. `role` and `exp` are always present once verified. */
 export interface JwtClaims {
@@ -38,16 +40,33 @@ export const FREE_PLAN_LIMITS: PlanLimits = {
 };
 
 export interface KeyRing {
-  readonly secret: string;
+  readonly jwtMode: JwtMode;
+  /** The legacy HS256 secret; undefined in `asymmetric` mode. */
+  readonly secret: string | undefined;
+  /** The key this project accepts for anon: the legacy JWT key, or the publishable key when there is none. */
   readonly anonKey: string;
+  /** The key this project accepts for service_role: the legacy JWT key, or the secret key when there is none. */
   readonly serviceRoleKey: string;
-  /** Mint a user token: role `authenticated`, `sub` = userId. */
+  /** Legacy `anon` / `service_role` JWT API keys (HS256); undefined in `asymmetric` mode. */
+  readonly legacyAnonKey: string | undefined;
+  readonly legacyServiceRoleKey: string | undefined;
+  /** `sb_publishable_…`: the anon role, safe in browsers. */
+  readonly publishableKey: string;
+  /** `sb_secret_…`: the service_role role, refused from browsers. */
+  readonly secretKey: string;
+  readonly signingKeys: SigningKeys;
+  /** Which of this project's API keys `key` is, or null. */
+  apiKeyKind(key: string): ApiKeyKind | null;
+  /** Mint a user token: role `authenticated`, `sub` = userId, signed with the current key. */
   mintUserToken(
     userId: string,
     options?: { expiresInSeconds?: number; claims?: Record<string, unknown> },
   ): Promise<string>;
-  /** Verify HS256 signature, `exp`, presence of `role`; throws a KeyError with Supabase's wording. */
-  verify(token: string): Promise<JwtClaims>;
+  /**
+   * The one verifier: API keys, ES256 tokens against the signing keys, HS256 against the legacy
+   * secret; `exp` and `role` required. Throws a KeyError with Supabase's wording.
+   */
+  verify(token: string, component?: TokenComponent): Promise<JwtClaims>;
 }
 
 export interface DatabaseHandle {
@@ -70,7 +89,7 @@ export interface FaultController {
   /** Back to no faults (SQL faults reverted). */
   reset(): Promise<FaultSettings>;
   /** Count one injected fault in target_faults_injected_total. */
-  record(kind: FaultKind, path: TargetPath | 'connection' | 'replication'): void;
+  record(kind: FaultKind, path: TargetPath | 'connection' | 'replication' | 'auth'): void;
   /** Subscribe to settings changes (the gateway re-arms its disconnect timer, etc.). */
   onChange(listener: (settings: FaultSettings) => void): () => void;
   /** Random delay for a path fault: delayMs ± jitterMs, ≥ 0. */

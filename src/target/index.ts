@@ -7,6 +7,7 @@
 export * from './components.js';
 export * from './start-target.js';
 export * from './keys.js';
+export * from './auth/index.js';
 export { createTargetMetrics, TARGET_PATHS, type TargetMetrics, type TargetPath } from './target-metrics.js';
 export {
   REALTIME_SELECT_POLICY,

@@ -30,6 +30,14 @@ import {
 } from './faults/index.js';
 import { createHttpServer, listen } from './http-server.js';
 import { createKeyRing, type LocalKeyRing } from './keys.js';
+import { JWT_MODES, type JwtMode } from './auth/signing-keys.js';
+import { AuthService, type AuthRateLimits } from './auth/auth-service.js';
+import { registerAuthRoutes } from './auth/auth-routes.js';
+import {
+  registerSigningKeyRoutes,
+  signingKeyControl,
+  type SigningKeyControl,
+} from './auth/signing-key-routes.js';
 import { createChangeFeed } from './replication/index.js';
 import { createRealtimeGateway } from './realtime/index.js';
 import { createAppRoutes } from './app/index.js';
@@ -49,8 +57,24 @@ export interface TargetOptions {
   dataDir?: string;
   /** Keep an explicit dataDir after stop() (default true when dataDir is given). */
   keepDataDir?: boolean;
-  /** HS256 secret (≥ 32 chars); omitted → random per run. */
+  /** HS256 secret (≥ 32 chars); omitted → random per run. Not allowed in `asymmetric` mode. */
   jwtSecret?: string;
+  /**
+   * Which JWT keys the project has. `both` (default): user tokens are signed with an ES256 key,
+   * the legacy HS256 secret and the legacy anon / service_role JWT keys still verify, and the
+   * publishable / secret keys work. `asymmetric`: ES256 only (no HS256 secret, no legacy keys).
+   * `legacy`: HS256 only (no ES256 key; the JWKS is empty), publishable / secret keys still work.
+   * When omitted, CANARY_TARGET_JWT_MODE (legacy | asymmetric | both) is read, else `both`.
+   */
+  jwtMode?: JwtMode;
+  /** Lifetime of access tokens the target issues (sign-in, refresh, createMechanic); default 3600. */
+  accessTokenTtlSeconds?: number;
+  /** Auth settings: rate limits per client address and the refresh-token reuse interval. */
+  auth?: {
+    rateLimits?: Partial<AuthRateLimits>;
+    /** Seconds a rotated refresh token may still be used (concurrent refreshes); default 10 like Supabase. */
+    refreshTokenReuseIntervalSeconds?: number;
+  };
   limits?: Partial<PlanLimits>;
   faults?: FaultSettingsInput;
   /** Seed for the fault dice, so a run's drops can be replayed. */
@@ -65,11 +89,43 @@ export interface TargetOptions {
 }
 
 export interface CreatedMechanic {
+  /** The auth user's id, also the public.mechanics row id. */
   id: string;
   name: string;
   isAdmin: boolean;
-  /** A user access token for this mechanic (role authenticated, sub = id). */
+  /** The mechanic's sign-in email (confirmed). */
+  email: string;
+  password: string;
+  /** An access token from a real password sign-in (role authenticated, sub = id). */
   token: string;
+  /** The refresh token of that sign-in. */
+  refreshToken: string;
+}
+
+export interface CreateMechanicOptions {
+  name?: string;
+  isAdmin?: boolean;
+  /** Default `canary-mechanic-<random>@canary.local`. */
+  email?: string;
+  /** Default a random 24-character password. */
+  password?: string;
+  /** Lifetime of the returned access token; default the target's accessTokenTtlSeconds. */
+  expiresInSeconds?: number;
+}
+
+export const JWT_MODE_ENV = 'CANARY_TARGET_JWT_MODE';
+export const DEFAULT_ACCESS_TOKEN_TTL_SECONDS = 3600;
+
+/** The JWT mode: the option, else CANARY_TARGET_JWT_MODE, else `both`. */
+export function resolveJwtMode(option: JwtMode | undefined, env: NodeJS.ProcessEnv = process.env): JwtMode {
+  const value = option ?? env[JWT_MODE_ENV] ?? 'both';
+  if (!(JWT_MODES as readonly string[]).includes(value)) {
+    const source = option === undefined ? JWT_MODE_ENV : 'jwtMode';
+    throw new CanaryError('CLI_USAGE', `${source} is ${JSON.stringify(value)}, not a JWT mode`, {
+      hint: `use one of ${JWT_MODES.join(', ')}`,
+    });
+  }
+  return value as JwtMode;
 }
 
 export interface LocalTarget {
@@ -77,9 +133,24 @@ export interface LocalTarget {
   readonly url: string;
   readonly host: string;
   readonly port: number;
+  /** The key this project accepts for anon: the legacy anon JWT, or the publishable key in `asymmetric` mode. */
   readonly anonKey: string;
+  /** The key this project accepts for service_role: the legacy JWT, or the secret key in `asymmetric` mode. */
   readonly serviceRoleKey: string;
-  readonly jwtSecret: string;
+  /** `sb_publishable_…` (role anon). */
+  readonly publishableKey: string;
+  /** `sb_secret_…` (role service_role; refused from browsers). */
+  readonly secretKey: string;
+  /** The legacy HS256 secret; undefined in `asymmetric` mode. */
+  readonly jwtSecret: string | undefined;
+  readonly jwtMode: JwtMode;
+  /** `<url>/auth/v1`. */
+  readonly authUrl: string;
+  /** `<url>/auth/v1/.well-known/jwks.json`. */
+  readonly jwksUrl: string;
+  readonly accessTokenTtlSeconds: number;
+  /** Runtime key rotation: add a standby key, make it current, revoke the old one. */
+  readonly signingKeys: SigningKeyControl;
   readonly databaseUrl: string;
   readonly adminToken: string;
   readonly broadcastChannel: string;
@@ -90,11 +161,10 @@ export interface LocalTarget {
   readonly keys: LocalKeyRing;
   readonly http: FastifyInstance;
   readonly db: EmbeddedDatabaseHandle;
-  createMechanic(options?: {
-    name?: string;
-    isAdmin?: boolean;
-    expiresInSeconds?: number;
-  }): Promise<CreatedMechanic>;
+  /** The /auth/v1 implementation (sign-in, refresh, admin users) behind the routes. */
+  readonly auth: AuthService;
+  /** An auth user with a confirmed email, its public.mechanics row (same id), and a signed-in token. */
+  createMechanic(options?: CreateMechanicOptions): Promise<CreatedMechanic>;
   mintToken(
     sub: string,
     options?: { expiresInSeconds?: number; claims?: Record<string, unknown> },
@@ -150,8 +220,26 @@ export async function startTarget(options: TargetOptions = {}): Promise<LocalTar
   const phase = (name: string): void =>
     logger.debug('target part ready', { part: name, elapsedMs: Math.round(performance.now() - startedAt) });
   try {
-    // Keys first: a bad configured secret fails before Postgres is started.
-    const keys = await createKeyRing({ secret: options.jwtSecret });
+    // Keys first: a bad configured secret or mode fails before Postgres is started.
+    const jwtMode = resolveJwtMode(options.jwtMode);
+    const accessTokenTtlSeconds = options.accessTokenTtlSeconds ?? DEFAULT_ACCESS_TOKEN_TTL_SECONDS;
+    if (!Number.isInteger(accessTokenTtlSeconds) || accessTokenTtlSeconds < 1) {
+      throw new CanaryError(
+        'CLI_USAGE',
+        `the access-token lifetime ${accessTokenTtlSeconds} is not a whole number of seconds ≥ 1`,
+        {
+          hint: 'pass --access-token-ttl 3600 (or 20s, 1m, 1h)',
+        },
+      );
+    }
+    const metrics = createTargetMetrics();
+    const issuer = { current: 'supabase-demo' };
+    const keys = await createKeyRing({
+      mode: jwtMode,
+      secret: options.jwtSecret,
+      userIssuer: () => issuer.current,
+      onRefused: (component, reason) => metrics.tokensRefused.inc({ component, reason }),
+    });
     const db = await startEmbeddedDatabase({
       port: options.dbPort,
       dataDir: options.dataDir,
@@ -163,7 +251,6 @@ export async function startTarget(options: TargetOptions = {}): Promise<LocalTar
     const applied = await applyMigrations(db.adminPool);
     phase(`migrations (${applied.length} applied)`);
 
-    const metrics = createTargetMetrics();
     const faults = createFaultController({
       metrics,
       initial: options.faults,
@@ -180,6 +267,19 @@ export async function startTarget(options: TargetOptions = {}): Promise<LocalTar
       clock: systemClock,
     };
     await faults.init();
+
+    const rotation = signingKeyControl(keys.signingKeys, metrics, 'admin');
+    const auth = new AuthService({
+      pool: db.adminPool,
+      keys,
+      metrics,
+      faults,
+      accessTokenTtlSeconds,
+      refreshTokenReuseIntervalSeconds: options.auth?.refreshTokenReuseIntervalSeconds,
+      rateLimits: options.auth?.rateLimits,
+      issuer: () => issuer.current,
+      now: () => context.clock.wallNow(),
+    });
 
     const feed = createChangeFeed(context);
     await feed.start();
@@ -203,6 +303,8 @@ export async function startTarget(options: TargetOptions = {}): Promise<LocalTar
         (app) =>
           createAppRoutes(app, context, { broadcast: (event, payload) => announcer.current(event, payload) }),
         (app) => registerFaultRoutes(app, context, adminToken),
+        (app) => registerAuthRoutes(app, context, auth),
+        (app) => registerSigningKeyRoutes(app, rotation, adminToken),
       ],
     });
     cleanups.push(() => http.close());
@@ -210,6 +312,8 @@ export async function startTarget(options: TargetOptions = {}): Promise<LocalTar
     gateway.attach(http.server);
     phase('http');
     const url = `http://${host}:${boundPort}`;
+    const authUrl = `${url}/auth/v1`;
+    issuer.current = authUrl;
     announcer.current = options.broadcaster
       ? options.broadcaster({ url, serviceRoleKey: keys.serviceRoleKey })
       : restBroadcaster(url, keys.serviceRoleKey, broadcastChannel, logger);
@@ -221,7 +325,14 @@ export async function startTarget(options: TargetOptions = {}): Promise<LocalTar
       port: boundPort,
       anonKey: keys.anonKey,
       serviceRoleKey: keys.serviceRoleKey,
+      publishableKey: keys.publishableKey,
+      secretKey: keys.secretKey,
       jwtSecret: keys.secret,
+      jwtMode,
+      authUrl,
+      jwksUrl: `${authUrl}/.well-known/jwks.json`,
+      accessTokenTtlSeconds,
+      signingKeys: rotation,
       databaseUrl: db.databaseUrl,
       adminToken,
       broadcastChannel,
@@ -232,7 +343,8 @@ export async function startTarget(options: TargetOptions = {}): Promise<LocalTar
       keys,
       http,
       db,
-      createMechanic: (mechanicOptions = {}) => createMechanic(db.adminPool, keys, mechanicOptions),
+      auth,
+      createMechanic: (mechanicOptions = {}) => createMechanic(db.adminPool, auth, mechanicOptions),
       mintToken: (sub, tokenOptions) => keys.mintUserToken(sub, tokenOptions),
       stop() {
         stopped ??= (async () => {
@@ -284,21 +396,35 @@ async function bounded(step: string, run: () => Promise<unknown>, logger: Logger
 
 async function createMechanic(
   pool: pg.Pool,
-  keys: LocalKeyRing,
-  options: { name?: string; isAdmin?: boolean; expiresInSeconds?: number },
+  auth: AuthService,
+  options: CreateMechanicOptions,
 ): Promise<CreatedMechanic> {
+  const email = options.email ?? `canary-mechanic-${randomBytes(5).toString('hex')}@canary.local`;
+  const password = options.password ?? randomBytes(18).toString('base64url');
+  const isAdmin = options.isAdmin ?? false;
+  const user = await auth.createUser({
+    email,
+    password,
+    email_confirm: true,
+    // Admins see every assignment; the app reads the role from app_metadata.
+    app_metadata: isAdmin ? { role: 'admin' } : {},
+  });
   const { rows } = await pool.query<{ id: string; name: string; is_admin: boolean }>(
-    `insert into public.mechanics (name, is_admin) values (coalesce($1, 'Mechanic ' || substr(md5(random()::text), 1, 6)), $2)
+    `insert into public.mechanics (id, name, is_admin)
+     values ($1, coalesce($2, 'Mechanic ' || substr(md5(random()::text), 1, 6)), $3)
      returning id, name, is_admin`,
-    [options.name ?? null, options.isAdmin ?? false],
+    [user.id, options.name ?? null, isAdmin],
   );
   const row = rows[0];
   if (!row) throw new Error('inserting a mechanic returned no row');
-  const token = await keys.mintUserToken(row.id, {
-    expiresInSeconds: options.expiresInSeconds ?? 24 * 3600,
-    claims: row.is_admin
-      ? { app_metadata: { provider: 'email', providers: ['email'], role: 'admin' } }
-      : undefined,
-  });
-  return { id: row.id, name: row.name, isAdmin: row.is_admin, token };
+  const session = await auth.signInWithPassword({ email, password }, null, options.expiresInSeconds);
+  return {
+    id: row.id,
+    name: row.name,
+    isAdmin: row.is_admin,
+    email,
+    password,
+    token: session.access_token,
+    refreshToken: session.refresh_token,
+  };
 }

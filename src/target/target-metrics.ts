@@ -32,6 +32,16 @@ export interface TargetMetrics {
   readonly replicationLagBytes: Gauge;
   /** Protocol errors answered (bad frames, unknown events, oversize payloads). */
   readonly protocolErrors: Counter<'kind'>;
+  /** Successful /auth/v1 password sign-ins (and the in-process ones createMechanic makes). */
+  readonly authSignIns: Counter;
+  /** Successful refresh_token grants. */
+  readonly authRefreshes: Counter;
+  /** /auth/v1 requests answered with an error, by grant (or endpoint) and Supabase error code. */
+  readonly authFailures: Counter<'grant' | 'reason'>;
+  /** Tokens the one verifier refused, by the component that asked and why. */
+  readonly tokensRefused: Counter<'component' | 'reason'>;
+  /** Signing keys made current after the first (rotations), by trigger (admin or fault). */
+  readonly signingKeyRotations: Counter<'trigger'>;
 }
 
 export function createTargetMetrics(registry: Registry = new Registry()): TargetMetrics {
@@ -77,6 +87,34 @@ export function createTargetMetrics(registry: Registry = new Registry()): Target
       name: 'target_protocol_errors_total',
       help: 'Malformed or refused client frames answered with an error.',
       labelNames: ['kind'],
+      registers,
+    }),
+    authSignIns: new Counter({
+      name: 'target_auth_sign_ins_total',
+      help: 'Successful password sign-ins on the local target.',
+      registers,
+    }),
+    authRefreshes: new Counter({
+      name: 'target_auth_refreshes_total',
+      help: 'Successful refresh_token grants on the local target.',
+      registers,
+    }),
+    authFailures: new Counter({
+      name: 'target_auth_failures_total',
+      help: 'Auth requests answered with an error, by grant or endpoint and Supabase error code.',
+      labelNames: ['grant', 'reason'],
+      registers,
+    }),
+    tokensRefused: new Counter({
+      name: 'target_auth_tokens_refused_total',
+      help: 'Tokens and API keys refused by the target verifier, by component and reason.',
+      labelNames: ['component', 'reason'],
+      registers,
+    }),
+    signingKeyRotations: new Counter({
+      name: 'target_auth_signing_key_rotations_total',
+      help: 'Signing keys made current on the running target, by trigger (admin, fault).',
+      labelNames: ['trigger'],
       registers,
     }),
   };

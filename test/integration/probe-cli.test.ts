@@ -147,7 +147,8 @@ describe('canary run', () => {
   }, 120_000);
 
   it('drains on SIGTERM mid-probe: every due outcome is written and the books balance; no key leaks anywhere', async () => {
-    const target = await startTarget({});
+    // Minting with the shared HS256 secret needs a project that still has one, whatever the suite's mode.
+    const target = await startTarget({ jwtMode: 'both' });
     targets.push(target);
     const mechanics = [await target.createMechanic(), await target.createMechanic()];
     const dir = tempDir();
@@ -175,7 +176,7 @@ describe('canary run', () => {
     const secrets = {
       TEST_ANON_KEY: target.anonKey,
       TEST_SERVICE_ROLE_KEY: target.serviceRoleKey,
-      TEST_JWT_SECRET: target.jwtSecret,
+      TEST_JWT_SECRET: target.jwtSecret ?? '',
     };
     const run = runCli(
       ['--config', config, '--port', '0', '--outcomes-file', outcomesFile, '--log-level', 'debug'],

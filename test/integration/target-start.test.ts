@@ -27,6 +27,7 @@ describe('startTarget', () => {
       'row_level_security',
       'realtime_publication',
       'realtime_send',
+      'auth_users',
     ]);
   });
 
@@ -61,6 +62,23 @@ describe('startTarget', () => {
     expect(claims.sub).toBe(mechanic.id);
     expect(claims.role).toBe('authenticated');
     expect(claims.aud).toBe('authenticated');
+  });
+
+  it('creates each mechanic as a confirmed auth user with the same id, an email and a password that signs in', async () => {
+    const mechanic = await target.current.createMechanic({ name: 'Grace' });
+    expect(mechanic.email).toMatch(/^canary-mechanic-[0-9a-f]+@canary\.local$/);
+    const { rows } = await target.current.db.adminPool.query<{ email: string; confirmed: boolean }>(
+      'select email, email_confirmed_at is not null as confirmed from auth.users where id = $1',
+      [mechanic.id],
+    );
+    expect(rows).toEqual([{ email: mechanic.email, confirmed: true }]);
+    const claims = await target.current.keys.verify(mechanic.token);
+    expect(claims.exp - (claims.iat ?? 0)).toBe(target.current.accessTokenTtlSeconds);
+    const again = await target.current.auth.signInWithPassword(
+      { email: mechanic.email, password: mechanic.password },
+      null,
+    );
+    expect(again.user.id).toBe(mechanic.id);
   });
 });
 

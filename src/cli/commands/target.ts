@@ -59,7 +59,7 @@ export async function environmentLines(target: LocalTarget, mechanics: number): 
     `SUPABASE_URL=${target.url}`,
     `SUPABASE_ANON_KEY=${target.anonKey}`,
     `SUPABASE_SERVICE_ROLE_KEY=${target.serviceRoleKey}`,
-    `SUPABASE_JWT_SECRET=${target.jwtSecret}`,
+    ...(target.jwtSecret === undefined ? [] : [`SUPABASE_JWT_SECRET=${target.jwtSecret}`]),
     `DATABASE_URL=${target.databaseUrl}`,
     `CANARY_ADMIN_TOKEN=${target.adminToken}`,
     `CANARY_BROADCAST_CHANNEL=${target.broadcastChannel}`,

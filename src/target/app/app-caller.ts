@@ -40,7 +40,7 @@ export async function verifyCaller(keys: KeyRing, token: string | undefined): Pr
     );
   }
   try {
-    const claims = await keys.verify(token);
+    const claims = await keys.verify(token, 'app');
     if (!isApiRole(claims.role))
       throw new AppError(401, 'unauthorized', `role ${claims.role} is not allowed`);
     return { role: claims.role, claims };

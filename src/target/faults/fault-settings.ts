@@ -17,6 +17,31 @@ export const pathFaultSchema = z
   })
   .strict();
 
+const longMillis = z.number().int().min(0).max(86_400_000);
+
+export const authFaultSchema = z
+  .object({
+    /** POST /auth/v1/token?grant_type=refresh_token: delay before answering, and a failure rate. */
+    refresh: z
+      .object({
+        delayMs: millis.default(0),
+        jitterMs: millis.default(0),
+        failRate: probability.default(0),
+        /** Status of an injected failure, answered with GoTrue's body for it (500, 429, 503, 504…). */
+        failStatus: z.number().int().min(400).max(599).default(500),
+      })
+      .strict()
+      .default({ delayMs: 0, jitterMs: 0, failRate: 0, failStatus: 500 }),
+    /** Access tokens are issued with `iat` and `exp` shifted by this many seconds (+ = future). */
+    clockSkewSeconds: z.number().int().min(-86_400).max(86_400).default(0),
+    /** Signing-key rotation mid-run: every `everyMs` a new key becomes current; the old one is revoked `overlapMs` later. */
+    keyRotation: z
+      .object({ everyMs: longMillis.default(0), overlapMs: longMillis.default(0) })
+      .strict()
+      .default({ everyMs: 0, overlapMs: 0 }),
+  })
+  .strict();
+
 export const faultSettingsSchema = z
   .object({
     /** postgres_changes deliveries to websocket subscribers. */
@@ -65,6 +90,12 @@ export const faultSettingsSchema = z
     publicationMissing: z.boolean().default(false),
     /** The realtime SELECT policy for mechanics dropped (applied in SQL). */
     realtimeSelectPolicyMissing: z.boolean().default(false),
+    /** The Auth path: token refresh, token clocks and signing keys. */
+    auth: authFaultSchema.default({
+      refresh: { delayMs: 0, jitterMs: 0, failRate: 0, failStatus: 500 },
+      clockSkewSeconds: 0,
+      keyRotation: { everyMs: 0, overlapMs: 0 },
+    }),
   })
   .strict();
 
@@ -86,6 +117,12 @@ export const FAULT_KINDS = [
   'publication_missing',
   /** The mechanics' realtime SELECT policy dropped (counted when applied). */
   'realtime_policy_missing',
+  /** A refresh_token grant answered with an injected error. */
+  'refresh_fail',
+  /** An access token issued with a skewed clock. */
+  'clock_skew',
+  /** A signing key made current (or the previous one revoked) by the rotation fault. */
+  'key_rotation',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 

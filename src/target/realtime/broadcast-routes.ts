@@ -5,6 +5,7 @@
  * statuses and bodies, and applies the `restBroadcast` fault before answering.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { API_KEY_REFUSALS, isBrowserUserAgent } from '../auth/api-key-gate.js';
 import type { JwtClaims, TargetContext } from '../components.js';
 import type { BroadcastBody } from './frame-codec.js';
 import type { RateWindow } from './rate-window.js';
@@ -54,8 +55,14 @@ export async function registerBroadcastRoutes(
       await reply.code(401).send({ message: 'Unauthorized' });
       return null;
     }
+    const apiKey = typeof request.headers.apikey === 'string' ? request.headers.apikey : token;
+    if (ctx.keys.apiKeyKind(apiKey) === 'secret' && isBrowserUserAgent(request.headers['user-agent'])) {
+      ctx.metrics.refusals.inc({ stage: 'rest_broadcast', reason: 'secret_key_in_browser' });
+      await reply.code(401).send({ message: API_KEY_REFUSALS.browser.message });
+      return null;
+    }
     try {
-      return await ctx.keys.verify(token);
+      return await ctx.keys.verify(token, 'broadcast');
     } catch {
       ctx.metrics.refusals.inc({ stage: 'rest_broadcast', reason: 'unauthorized' });
       await reply.code(401).send({ message: 'Unauthorized' });

@@ -7,6 +7,7 @@ import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import WebSocket, { WebSocketServer } from 'ws';
+import { API_KEY_REFUSALS, isBrowserUserAgent } from '../auth/api-key-gate.js';
 import type { ChangeFeed, JwtClaims, RealtimeGateway, TargetContext } from '../components.js';
 import type { FaultSettings } from '../faults/index.js';
 import { encodeMessage, SERIALIZER_VERSIONS, type SerializerVersion } from './frame-codec.js';
@@ -188,7 +189,11 @@ class Gateway implements RealtimeGateway, GatewayServices {
     let claims: JwtClaims;
     try {
       if (token === null) throw new Error('API key is missing');
-      claims = await ctx.keys.verify(token);
+      if (ctx.keys.apiKeyKind(token) === 'secret' && isBrowserUserAgent(req.headers['user-agent'])) {
+        await this.refuse(socket, 401, API_KEY_REFUSALS.browser.message, API_KEY_REFUSALS.browser.reason);
+        return;
+      }
+      claims = await ctx.keys.verify(token, 'realtime');
     } catch (error) {
       const failure = describeTokenFailure(error, token, ctx.clock.wallNow());
       await this.refuse(socket, 401, failure.text, failure.reason);

@@ -291,7 +291,7 @@ export class SocketSession {
     if (config.accessToken !== null) {
       this.pendingJoins += 1;
       try {
-        claims = await ctx.keys.verify(config.accessToken);
+        claims = await ctx.keys.verify(config.accessToken, 'realtime');
         token = config.accessToken;
       } catch (error) {
         const failure = describeTokenFailure(error, config.accessToken, ctx.clock.wallNow());
@@ -524,7 +524,7 @@ export class SocketSession {
       return;
     const { ctx } = this.services;
     try {
-      const claims = await ctx.keys.verify(token);
+      const claims = await ctx.keys.verify(token, 'realtime');
       if (channel.state !== 'joined') return;
       channel.claims = claims;
       channel.token = token;

@@ -6,6 +6,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { JwtClaims, KeyRing } from '../components.js';
 import { isApiRole, type ApiRole } from '../database/index.js';
+import { checkApiKey } from '../auth/api-key-gate.js';
 import { isKeyError } from '../keys.js';
 import { PostgrestError } from './postgrest-error.js';
 
@@ -14,6 +15,8 @@ export class GatewayAuthError extends Error {
   constructor(
     message: string,
     readonly hint: string,
+    /** Supabase's `sb-error-code` header for this refusal, when it sends one. */
+    readonly errorCode: string | null = null,
   ) {
     super(message);
     this.name = 'GatewayAuthError';
@@ -49,26 +52,17 @@ function invalidToken(code: string, message: string): PostgrestError {
 /** Verifies apikey then bearer token; throws GatewayAuthError or PostgrestError. */
 export async function authenticate(request: FastifyRequest, keys: KeyRing): Promise<Caller> {
   const apiKey = header(request, 'apikey') ?? queryApiKey(request);
-  if (!apiKey) {
-    throw new GatewayAuthError(
-      'No API key found in request',
-      'No `apikey` request header or url param was found.',
-    );
-  }
-  try {
-    await keys.verify(apiKey);
-  } catch {
-    throw new GatewayAuthError(
-      'Invalid API key',
-      'Double check your Supabase `anon` or `service_role` API key.',
-    );
+  const verdict = await checkApiKey(keys, apiKey, header(request, 'user-agent'), 'rest');
+  if (!verdict.ok) {
+    const { message, hint, errorCode } = verdict.refusal;
+    throw new GatewayAuthError(message, hint, errorCode);
   }
   const authorization = header(request, 'authorization');
   const bearer = authorization?.match(/^Bearer\s+(.+)$/i)?.[1]?.trim();
-  const token = bearer ?? apiKey;
+  const token = bearer ?? (apiKey as string);
   let claims: JwtClaims;
   try {
-    claims = await keys.verify(token);
+    claims = await keys.verify(token, 'rest');
   } catch (error) {
     if (isKeyError(error) && error.kind === 'expired') throw invalidToken('PGRST303', 'JWT expired');
     if (isKeyError(error) && error.kind === 'malformed') {
@@ -76,6 +70,13 @@ export async function authenticate(request: FastifyRequest, keys: KeyRing): Prom
     }
     if (isKeyError(error) && error.kind === 'claims') {
       throw invalidToken('PGRST301', 'JWT is missing the role or exp claim');
+    }
+    if (
+      isKeyError(error) &&
+      (error.reason === 'unknown_key' || error.reason === 'revoked_key' || error.reason === 'alg_not_allowed')
+    ) {
+      // PostgREST finds no JWK for the token's kid / alg in the keys it was given.
+      throw invalidToken('PGRST301', 'No suitable key or wrong key type');
     }
     throw invalidToken('PGRST301', 'JWSError JWSInvalidSignature');
   }

@@ -278,6 +278,7 @@ async function handle(
     return void reply.send();
   } catch (error) {
     if (error instanceof GatewayAuthError) {
+      if (error.errorCode !== null) void reply.header('sb-error-code', error.errorCode);
       return void reply
         .status(401)
         .header('Content-Type', 'application/json; charset=utf-8')
