@@ -33,6 +33,7 @@ import { createKeyRing, type LocalKeyRing } from './keys.js';
 import { JWT_MODES, type JwtMode } from './auth/signing-keys.js';
 import { AuthService, type AuthRateLimits } from './auth/auth-service.js';
 import { registerAuthRoutes } from './auth/auth-routes.js';
+import { armKeyRotationFault } from './auth/key-rotation-fault.js';
 import {
   registerSigningKeyRoutes,
   signingKeyControl,
@@ -269,6 +270,11 @@ export async function startTarget(options: TargetOptions = {}): Promise<LocalTar
     await faults.init();
 
     const rotation = signingKeyControl(keys.signingKeys, metrics, 'admin');
+    const stopKeyRotation = armKeyRotationFault(
+      { logger, faults },
+      signingKeyControl(keys.signingKeys, metrics, 'fault'),
+    );
+    cleanups.push(async () => stopKeyRotation());
     const auth = new AuthService({
       pool: db.adminPool,
       keys,
@@ -351,6 +357,7 @@ export async function startTarget(options: TargetOptions = {}): Promise<LocalTar
           // Sockets first so clients see a clean close, then the feed's slot, HTTP, Postgres. Each
           // step is bounded: a stuck step (a client that stops reading, a request held open by a
           // delay fault) must not keep the database running; Postgres' own stop escalates.
+          stopKeyRotation();
           await bounded('gateway close', () => gateway.close(), logger);
           await bounded('change feed stop', () => feed.stop(), logger);
           await bounded('http close', () => http.close(), logger);

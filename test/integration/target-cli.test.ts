@@ -4,6 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { decodeJwt } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -147,6 +148,54 @@ describe('canary target', () => {
     } finally {
       await new Promise<void>((resolve) => blocker.close(() => resolve()));
     }
+  });
+
+  it('prints the publishable, secret and JWKS lines and the email and password of each mechanic, and no JWT secret in asymmetric mode', async () => {
+    const target = await startCli([
+      '--port',
+      '0',
+      '--jwt-mode',
+      'asymmetric',
+      '--access-token-ttl',
+      '20s',
+      '--seed-mechanics',
+      '2',
+    ]);
+    try {
+      expect(target.env.SUPABASE_PUBLISHABLE_KEY).toMatch(/^sb_publishable_/);
+      expect(target.env.SUPABASE_SECRET_KEY).toMatch(/^sb_secret_/);
+      expect(target.env.SUPABASE_ANON_KEY).toBe(target.env.SUPABASE_PUBLISHABLE_KEY);
+      expect(target.env.SUPABASE_SERVICE_ROLE_KEY).toBe(target.env.SUPABASE_SECRET_KEY);
+      expect(target.env.SUPABASE_JWKS_URL).toBe(`${target.env.SUPABASE_URL}/auth/v1/.well-known/jwks.json`);
+      expect(target.env.SUPABASE_JWT_SECRET).toBeUndefined();
+      expect(target.env.MECHANIC_EMAIL).toMatch(/@canary\.local$/);
+      expect(target.env.MECHANIC_EMAIL_2).toMatch(/@canary\.local$/);
+      expect(target.env.MECHANIC_PASSWORD_2).toBeDefined();
+      const claims = decodeJwt(target.env.MECHANIC_TOKEN!);
+      expect(claims.exp! - claims.iat!).toBe(20);
+      const signIn = await fetch(`${target.env.SUPABASE_URL}/auth/v1/token?grant_type=password`, {
+        method: 'POST',
+        headers: { apikey: target.env.SUPABASE_PUBLISHABLE_KEY!, 'Content-Type': 'application/json' },
+        body: JSON.stringify({
+          email: target.env.MECHANIC_EMAIL_2,
+          password: target.env.MECHANIC_PASSWORD_2,
+        }),
+      });
+      expect(signIn.status).toBe(200);
+      expect(((await signIn.json()) as { user: { id: string } }).user.id).toBe(target.env.MECHANIC_ID_2);
+    } finally {
+      target.child.kill('SIGTERM');
+      expect(await target.exit).toBe(0);
+    }
+  });
+
+  it('refuses an unknown --jwt-mode and a malformed --access-token-ttl with a hint', async () => {
+    const mode = spawnCli(['--jwt-mode', 'rsa']);
+    const ttl = spawnCli(['--access-token-ttl', 'soon']);
+    expect(await mode.exit).toBe(2);
+    expect(mode.stderr()).toMatch(/CLI_USAGE: --jwt-mode "rsa" is not a JWT mode\n\s+fix: use legacy/);
+    expect(await ttl.exit).toBe(2);
+    expect(ttl.stderr()).toMatch(/CLI_USAGE: --access-token-ttl "soon" is not a token lifetime\n\s+fix: /);
   });
 
   it('refuses a malformed flag with a hint', async () => {

@@ -6,17 +6,25 @@
  */
 import type { Command } from 'commander';
 import { CanaryError, createLogger, type LogLevel } from '../../shared/index.js';
-import { parseFaultFlags, startTarget, type LocalTarget } from '../../target/index.js';
+import { parseDuration } from '../../config/duration.js';
+import {
+  JWT_MODES,
+  parseFaultFlags,
+  startTarget,
+  type JwtMode,
+  type LocalTarget,
+} from '../../target/index.js';
 
 export const DEFAULT_TARGET_PORT = 54321;
 const SHUTDOWN_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-const MECHANIC_TOKEN_SECONDS = 30 * 24 * 3600;
 
 interface TargetFlags {
   port: string;
   dbPort?: string;
   host: string;
   jwtSecret?: string;
+  jwtMode?: string;
+  accessTokenTtl?: string;
   dataDir?: string;
   seedMechanics: string;
   broadcastChannel?: string;
@@ -46,6 +54,31 @@ function count(value: string, flag: string): number {
   return Number(value);
 }
 
+function jwtMode(value: string | undefined): JwtMode | undefined {
+  if (value === undefined) return undefined;
+  if ((JWT_MODES as readonly string[]).includes(value)) return value as JwtMode;
+  throw new CanaryError('CLI_USAGE', `--jwt-mode ${JSON.stringify(value)} is not a JWT mode`, {
+    hint: 'use legacy (HS256 only), asymmetric (ES256 only) or both (ES256 signs, HS256 still verifies)',
+  });
+}
+
+/** `--access-token-ttl`: bare seconds (`3600`) or a duration (`20s`, `1m`, `1h`). */
+export function accessTokenTtl(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const trimmed = value.trim();
+  const ms = /^\d+$/.test(trimmed) ? Number(trimmed) * 1000 : parseDuration(trimmed);
+  if (ms === undefined || ms < 1000 || ms % 1000 !== 0 || ms > 7 * 24 * 3_600_000) {
+    throw new CanaryError(
+      'CLI_USAGE',
+      `--access-token-ttl ${JSON.stringify(value)} is not a token lifetime`,
+      {
+        hint: 'use whole seconds from 1 s to 7 days, e.g. 3600, 20s, 1m or 1h',
+      },
+    );
+  }
+  return ms / 1000;
+}
+
 function logLevel(value: string): LogLevel {
   if (value === 'debug' || value === 'info' || value === 'warn' || value === 'error') return value;
   throw new CanaryError('CLI_USAGE', `--log-level ${JSON.stringify(value)} is not a level`, {
@@ -59,18 +92,23 @@ export async function environmentLines(target: LocalTarget, mechanics: number): 
     `SUPABASE_URL=${target.url}`,
     `SUPABASE_ANON_KEY=${target.anonKey}`,
     `SUPABASE_SERVICE_ROLE_KEY=${target.serviceRoleKey}`,
+    `SUPABASE_PUBLISHABLE_KEY=${target.publishableKey}`,
+    `SUPABASE_SECRET_KEY=${target.secretKey}`,
+    `SUPABASE_JWKS_URL=${target.jwksUrl}`,
     ...(target.jwtSecret === undefined ? [] : [`SUPABASE_JWT_SECRET=${target.jwtSecret}`]),
     `DATABASE_URL=${target.databaseUrl}`,
     `CANARY_ADMIN_TOKEN=${target.adminToken}`,
     `CANARY_BROADCAST_CHANNEL=${target.broadcastChannel}`,
   ];
   for (let i = 1; i <= mechanics; i += 1) {
-    const mechanic = await target.createMechanic({
-      name: `Canary mechanic ${i}`,
-      expiresInSeconds: MECHANIC_TOKEN_SECONDS,
-    });
+    const mechanic = await target.createMechanic({ name: `Canary mechanic ${i}` });
     const suffix = i === 1 ? '' : `_${i}`;
-    lines.push(`MECHANIC_ID${suffix}=${mechanic.id}`, `MECHANIC_TOKEN${suffix}=${mechanic.token}`);
+    lines.push(
+      `MECHANIC_ID${suffix}=${mechanic.id}`,
+      `MECHANIC_TOKEN${suffix}=${mechanic.token}`,
+      `MECHANIC_EMAIL${suffix}=${mechanic.email}`,
+      `MECHANIC_PASSWORD${suffix}=${mechanic.password}`,
+    );
   }
   return lines;
 }
@@ -101,7 +139,15 @@ export function register(program: Command): void {
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option(
       '--jwt-secret <secret>',
-      'HS256 secret for the keys (at least 32 characters; default: random per run)',
+      'legacy HS256 secret (at least 32 characters; default: random per run; not with --jwt-mode asymmetric)',
+    )
+    .option(
+      '--jwt-mode <mode>',
+      'signing keys: both (ES256 signs, legacy HS256 still verifies), asymmetric (ES256 only) or legacy (HS256 only); default both',
+    )
+    .option(
+      '--access-token-ttl <lifetime>',
+      'lifetime of access tokens from sign-in and refresh: seconds or 20s / 1m / 1h (default 3600)',
     )
     .option(
       '--data-dir <dir>',
@@ -109,11 +155,14 @@ export function register(program: Command): void {
     )
     .option(
       '--seed-mechanics <n>',
-      'mechanics to create; the first is printed as MECHANIC_ID/MECHANIC_TOKEN',
+      'mechanics to create, printed as MECHANIC_ID/MECHANIC_TOKEN/MECHANIC_EMAIL/MECHANIC_PASSWORD (_2, _3, …)',
       '1',
     )
     .option('--broadcast-channel <name>', 'channel the waiver endpoint broadcasts new_assignment on')
-    .option('--admin-token <token>', 'bearer token for /admin/v1/faults (default: random)')
+    .option(
+      '--admin-token <token>',
+      'bearer token for /admin/v1/faults and /admin/v1/signing-keys (default: random)',
+    )
     .option('--faults <json|file>', 'initial fault settings: inline JSON or a JSON/YAML file')
     .option(
       '--fault <key=value>',
@@ -126,6 +175,13 @@ export function register(program: Command): void {
     .action(async (flags: TargetFlags) => {
       const logger = createLogger({ level: logLevel(flags.logLevel) });
       const mechanics = count(flags.seedMechanics, '--seed-mechanics');
+      const mode = jwtMode(flags.jwtMode);
+      if (mode === 'asymmetric' && flags.jwtSecret !== undefined) {
+        throw new CanaryError('CLI_USAGE', '--jwt-secret cannot be used with --jwt-mode asymmetric', {
+          hint: 'drop --jwt-secret, or use --jwt-mode both to keep a legacy HS256 secret next to the ES256 key',
+        });
+      }
+      accessTokenTtl(flags.accessTokenTtl);
       const faults = parseFaultFlags({ faults: flags.faults, fault: flags.fault });
       const faultSeed = flags.faultSeed === undefined ? undefined : count(flags.faultSeed, '--fault-seed');
       const started = performance.now();
@@ -134,6 +190,8 @@ export function register(program: Command): void {
         port: port(flags.port, '--port', true),
         dbPort: flags.dbPort === undefined ? undefined : port(flags.dbPort, '--db-port', false),
         jwtSecret: flags.jwtSecret,
+        jwtMode: jwtMode(flags.jwtMode),
+        accessTokenTtlSeconds: accessTokenTtl(flags.accessTokenTtl),
         dataDir: flags.dataDir,
         keepDataDir: flags.dataDir !== undefined,
         broadcastChannel: flags.broadcastChannel,

@@ -6,5 +6,6 @@ export * from './api-key-gate.js';
 export * from './auth-routes.js';
 export * from './auth-service.js';
 export * from './key-ring.js';
+export * from './key-rotation-fault.js';
 export * from './signing-key-routes.js';
 export * from './signing-keys.js';
