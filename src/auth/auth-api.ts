@@ -56,6 +56,7 @@ export interface AuthApiOptions {
 export interface AuthUser {
   id: string;
   email: string | undefined;
+  userMetadata: Record<string, unknown>;
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -220,7 +221,13 @@ function userOf(body: unknown): AuthUser {
   const fields = (body ?? {}) as Record<string, unknown>;
   if (typeof fields.id !== 'string')
     throw new AuthRequestError('server', 'the user answer has no id', 200, undefined);
-  return { id: fields.id, email: typeof fields.email === 'string' ? fields.email : undefined };
+  const metadata = fields.user_metadata;
+  return {
+    id: fields.id,
+    email: typeof fields.email === 'string' ? fields.email : undefined,
+    userMetadata:
+      metadata !== null && typeof metadata === 'object' ? (metadata as Record<string, unknown>) : {},
+  };
 }
 
 function tokensOf(body: unknown): AuthTokens {

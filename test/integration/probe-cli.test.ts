@@ -3,15 +3,15 @@
  * free port, SIGTERM drain, secrets kept out of every output, and bad input that stops only the
  * environment it concerns.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sleep } from '../../src/shared/index.js';
 import { startTarget, type LocalTarget } from '../../src/target/index.js';
+import { repoRoot, sampleSum, scrape, spawnCanary, type CliRun } from './canary-run-support.js';
 
-const repoRoot = path.resolve(import.meta.dirname, '../..');
 const dirs: string[] = [];
 const children: ChildProcess[] = [];
 const targets: LocalTarget[] = [];
@@ -28,62 +28,8 @@ function tempDir(): string {
   return dir;
 }
 
-interface CliRun {
-  child: ChildProcess;
-  output: () => string;
-  exit: Promise<number | null>;
-  /** Resolves with the exporter's base URL once it is logged. */
-  exporterUrl: () => Promise<string>;
-}
-
 function runCli(args: string[], env: Record<string, string> = {}): CliRun {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', path.join(repoRoot, 'src/cli/main.ts'), 'run', ...args],
-    {
-      cwd: repoRoot,
-      env: { ...process.env, LOG_FORMAT: 'json', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  children.push(child);
-  let text = '';
-  child.stdout?.on('data', (chunk: Buffer) => (text += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (text += chunk.toString()));
-  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return {
-    child,
-    output: () => text,
-    exit,
-    exporterUrl: async () => {
-      for (let i = 0; i < 600; i++) {
-        const match = /"msg":"exporter listening"[^\n]*"url":"(http:\/\/[^"]+)"/.exec(text);
-        if (match?.[1]) return match[1];
-        if (child.exitCode !== null) break;
-        await sleep(100);
-      }
-      throw new Error(`the exporter URL never appeared:\n${text}`);
-    },
-  };
-}
-
-async function scrape(url: string): Promise<string> {
-  const response = await fetch(`${url}/metrics`);
-  return response.text();
-}
-
-/** Sum of every sample of `name` whose label set contains all `labels`. */
-function sampleSum(metrics: string, name: string, labels: Record<string, string> = {}): number {
-  let total = 0;
-  for (const line of metrics.split('\n')) {
-    if (!line.startsWith(name)) continue;
-    const match = /^([a-z_]+)(\{[^}]*\})? ([0-9.e+-]+|NaN)$/.exec(line);
-    if (!match || match[1] !== name) continue;
-    const labelText = match[2] ?? '';
-    if (Object.entries(labels).every(([k, v]) => labelText.includes(`${k}="${v}"`)))
-      total += Number(match[3]);
-  }
-  return total;
+  return spawnCanary('run', args, env, children);
 }
 
 function writeConfig(dir: string, text: string): string {

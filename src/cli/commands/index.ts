@@ -6,13 +6,14 @@ import { register as audit } from './audit.js';
 import { register as diff } from './diff.js';
 import { register as generate } from './generate.js';
 import { register as load } from './load.js';
+import { register as mechanics } from './mechanics.js';
 import { register as run } from './run.js';
 import { register as slo } from './slo.js';
 import { register as target } from './target.js';
 
 type Register = (program: Command) => void;
 
-const commands: Register[] = [generate, target, run, load, slo, audit, diff];
+const commands: Register[] = [generate, target, run, load, slo, audit, diff, mechanics];
 
 export function registerCommands(program: Command): void {
   for (const register of commands) register(program);
