@@ -206,33 +206,93 @@ describe('resolveEnvironmentSecrets', () => {
     const error = configError(() => resolveEnvironmentSecrets(config.environments[0]!, { env: {} }));
     expect(error.code).toBe('ENV_VAR_MISSING');
     expect(error.message).toContain(
-      'PROD_SUPABASE_ANON_KEY (referenced by environments.prod.remote.anonKeyEnv)',
+      'PROD_SUPABASE_PUBLISHABLE_KEY (referenced by environments.prod.remote.publishableKeyEnv)',
     );
     expect(error.message).toContain(
-      'PROD_SUPABASE_JWT_SECRET (referenced by environments.prod.mechanics.jwtSecretEnv)',
+      'PROD_MECHANIC_2_PASSWORD (referenced by environments.prod.mechanics.accounts[1].passwordEnv)',
     );
     expect(error.message).toContain('PROD_WAIVER_AUTHORIZATION');
-    expect(error.hint).toContain('export PROD_SUPABASE_ANON_KEY');
+    expect(error.hint).toContain('export PROD_SUPABASE_PUBLISHABLE_KEY');
   });
+
+  const prodEnv = {
+    PROD_SUPABASE_PUBLISHABLE_KEY: 'sb_publishable_publishable-value',
+    PROD_SUPABASE_SECRET_KEY: 'sb_secret_secret-value',
+    PROD_MECHANIC_1_EMAIL: 'one@example.com',
+    PROD_MECHANIC_1_PASSWORD: 'password-one-value',
+    PROD_MECHANIC_2_EMAIL: 'two@example.com',
+    PROD_MECHANIC_2_PASSWORD: 'password-two-value',
+    PROD_WAIVER_AUTHORIZATION: 'Bearer waiver-value',
+  };
 
   it('resolves secrets that never print their value', async () => {
     const config = loadCanaryConfig('environments/prod.yaml');
-    const env = {
-      PROD_SUPABASE_ANON_KEY: 'anon-value',
-      PROD_SUPABASE_SERVICE_ROLE_KEY: 'service-role-value',
-      PROD_SUPABASE_JWT_SECRET: 'jwt-secret-value',
-      PROD_WAIVER_AUTHORIZATION: 'Bearer waiver-value',
-    };
-    const resolved = resolveEnvironmentSecrets(config.environments[0]!, { env });
-    expect(resolved.secrets.serviceRoleKey?.reveal()).toBe('service-role-value');
+    const resolved = resolveEnvironmentSecrets(config.environments[0]!, { env: prodEnv });
+    expect(resolved.secrets.serviceRoleKey?.reveal()).toBe('sb_secret_secret-value');
+    expect(resolved.secrets.anonKeyKind).toBe('publishable');
+    expect(resolved.secrets.mechanicAccounts.map((a) => a.email.reveal())).toEqual([
+      'one@example.com',
+      'two@example.com',
+    ]);
     const printed = [
       JSON.stringify(resolved),
       String(resolved.secrets.serviceRoleKey),
       `${resolved.secrets.anonKey}`,
       (await import('node:util')).inspect(resolved, { depth: 10 }),
     ].join('\n');
-    for (const value of Object.values(env)) expect(printed).not.toContain(value.replace('Bearer ', ''));
+    for (const value of Object.values(prodEnv)) expect(printed).not.toContain(value.replace('Bearer ', ''));
     expect(printed).toContain('[redacted]');
+  });
+
+  it('refuses a secret key where the publishable key belongs, naming the key, the variable and the fix', () => {
+    const config = loadCanaryConfig('environments/prod.yaml');
+    const env = { ...prodEnv, PROD_SUPABASE_PUBLISHABLE_KEY: 'sb_secret_oops' };
+    const error = configError(() =>
+      resolveEnvironmentSecrets(config.environments[0]!, { env, file: 'prod.yaml' }),
+    );
+    expect(error.code).toBe('CONFIG_INVALID');
+    expect(error.message).toContain(
+      'prod.yaml: environments.prod.remote.publishableKeyEnv: PROD_SUPABASE_PUBLISHABLE_KEY holds a secret key (sb_secret_…) where the publishable key belongs',
+    );
+    expect(error.message).not.toContain('sb_secret_oops');
+  });
+
+  it('tells a legacy JWT in publishableKeyEnv or a publishable key in secretKeyEnv apart', () => {
+    const config = loadCanaryConfig('environments/prod.yaml');
+    const legacyJwt = `x.${Buffer.from(JSON.stringify({ role: 'anon' })).toString('base64url')}.y`;
+    const env = {
+      ...prodEnv,
+      PROD_SUPABASE_PUBLISHABLE_KEY: legacyJwt,
+      PROD_SUPABASE_SECRET_KEY: 'sb_publishable_wrong-place',
+    };
+    const text = configError(() => resolveEnvironmentSecrets(config.environments[0]!, { env })).message;
+    expect(text).toContain('holds a legacy JWT key (role anon), not a publishable key — use anonKeyEnv');
+    expect(text).toContain(
+      'secretKeyEnv: PROD_SUPABASE_SECRET_KEY holds a publishable key where the secret key belongs',
+    );
+  });
+
+  it('needs exactly one client key: publishableKeyEnv or the legacy anonKeyEnv', () => {
+    const dir = tempDir();
+    const both = write(
+      dir,
+      'both.yaml',
+      [
+        'version: canary/v1',
+        'environments:',
+        '  - name: both',
+        '    remote: {supabaseUrl: "https://x.supabase.co", publishableKeyEnv: A, anonKeyEnv: B}',
+        '    mechanics: {from: env, tokensEnv: [T]}',
+        '  - name: none',
+        '    remote: {supabaseUrl: "https://x.supabase.co"}',
+        '    mechanics: {from: env, tokensEnv: [T]}',
+      ].join('\n'),
+    );
+    const text = configError(() => loadCanaryConfig(both)).message;
+    expect(text).toContain(
+      'environments[0].remote.anonKeyEnv: give either publishableKeyEnv (new keys) or anonKeyEnv (legacy), not both',
+    );
+    expect(text).toContain('environments[1].remote.publishableKeyEnv: missing the client key');
   });
 });
 
@@ -254,5 +314,26 @@ describe('constants shared with the metric catalogue', () => {
     expect([...PROBE_PATHS]).toEqual([...DELIVERY_PATHS]);
     expect([...PROBE_CLIENT_KINDS].sort()).toEqual([...CLIENT_KINDS].sort());
     expect([...PROBE_PUBLISH_MODES]).toEqual([...PUBLISH_MODES]);
+  });
+});
+
+describe('the shipped environment examples', () => {
+  it.each(['environments/dev.yaml', 'environments/prod.yaml', 'environments/supabase-local.yaml'])(
+    '%s uses the new publishable and secret keys and password mechanics',
+    (file) => {
+      const [env] = loadCanaryConfig(file, { checkProbeNeeds: true }).environments;
+      expect(env?.remote?.publishableKeyEnv).toBeDefined();
+      expect(env?.remote?.secretKeyEnv).toBeDefined();
+      expect(env?.mechanics?.from).toBe('password');
+    },
+  );
+
+  it('reads the variable names `supabase status -o env` prints for a Supabase CLI stack', () => {
+    const [env] = loadCanaryConfig('environments/supabase-local.yaml').environments;
+    expect(env?.remote).toMatchObject({
+      supabaseUrl: 'http://127.0.0.1:54321',
+      publishableKeyEnv: 'PUBLISHABLE_KEY',
+      secretKeyEnv: 'SECRET_KEY',
+    });
   });
 });
