@@ -5,17 +5,28 @@
  */
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import { loadCanaryConfig, probesFor, selectEnvironments } from '../../config/index.js';
+import {
+  loadCanaryConfig,
+  probesFor,
+  resolveEnvironmentSecrets,
+  selectEnvironments,
+  type EnvironmentConfig,
+} from '../../config/index.js';
+import type { MechanicCredentials } from '../../auth/index.js';
 import {
   auditExitCode,
   renderAuditJson,
   renderAuditMarkdown,
   renderAuditText,
   runAudit,
+  runAuthChecks,
+  withChecks,
   type AuditReport,
+  type AuthAuditInput,
+  type CheckResult,
 } from '../../diagnosis/index.js';
 import { resolveEnvironment } from '../../probe/index.js';
-import { CanaryError, createLogger } from '../../shared/index.js';
+import { CanaryError, createLogger, isCanaryError } from '../../shared/index.js';
 import { faultSettingsSchema, startTarget, type LocalTarget } from '../../target/index.js';
 
 interface AuditFlags {
@@ -82,6 +93,22 @@ async function audit(flags: AuditFlags): Promise<number> {
         realtimeConnections: target.gateway.stats().connections,
         plannedSubscribers,
       });
+      report = withChecks(
+        report,
+        await runAuthChecks({
+          supabaseUrl: env.supabaseUrl,
+          clientKey: env.anonKey,
+          clientKeyKind: env.keyKinds.client,
+          ...(env.serviceRoleKey && env.keyKinds.server
+            ? { serverKey: env.serviceRoleKey, serverKeyKind: env.keyKinds.server }
+            : {}),
+          ...(env.mechanics[0] ? { mechanic: env.mechanics[0].session.credentials } : {}),
+          timing: refreshTiming(envConfig),
+          ...(env.queueUrl ? { queueUrl: env.queueUrl } : {}),
+          schema: envConfig.schema,
+          table: envConfig.table,
+        }),
+      );
     } finally {
       await env.close();
     }
@@ -110,6 +137,10 @@ async function audit(flags: AuditFlags): Promise<number> {
       realtimeConnectionLimit: envConfig.connectionLimit,
       plannedSubscribers,
     });
+    report = withChecks(
+      report,
+      await remoteAuthChecks(envConfig, config.sources.environments[envConfig.name] ?? config.file),
+    );
   }
 
   const rendered =
@@ -121,4 +152,58 @@ async function audit(flags: AuditFlags): Promise<number> {
   process.stdout.write(rendered);
   if (flags.out) fs.writeFileSync(flags.out, rendered);
   return auditExitCode(report);
+}
+
+function refreshTiming(env: EnvironmentConfig): AuthAuditInput['timing'] {
+  const refresh = env.mechanics && 'refresh' in env.mechanics ? env.mechanics.refresh : undefined;
+  return { marginMs: refresh?.margin ?? 120_000, jitterMs: refresh?.jitter ?? 60_000 };
+}
+
+/** A remote project's auth checks, from its config and secrets (no database needed). */
+async function remoteAuthChecks(env: EnvironmentConfig, file: string): Promise<CheckResult[]> {
+  let secrets;
+  try {
+    secrets = resolveEnvironmentSecrets(env, { file }).secrets;
+  } catch (error) {
+    if (!isCanaryError(error)) throw error;
+    return [
+      {
+        id: 'auth.secrets',
+        title: 'The keys and mechanic credentials are set',
+        status: 'fail',
+        evidence: error.message,
+        ...(error.hint ? { fix: error.hint } : {}),
+      },
+    ];
+  }
+  if (!secrets.anonKey) return [];
+  const mechanics = env.mechanics;
+  const account = secrets.mechanicAccounts[0];
+  const token = secrets.mechanicTokens[0];
+  const mechanic: MechanicCredentials | undefined =
+    mechanics?.from === 'password' && account
+      ? { kind: 'password', ...account }
+      : mechanics?.from === 'env' && token
+        ? { kind: 'env', token }
+        : mechanics?.from === 'mint' && secrets.jwtSecret && mechanics.userIds[0]
+          ? {
+              kind: 'mint',
+              jwtSecret: secrets.jwtSecret,
+              userId: mechanics.userIds[0],
+              lifetimeSeconds: mechanics.expiresInSeconds,
+            }
+          : undefined;
+  return runAuthChecks({
+    supabaseUrl: env.remote!.supabaseUrl,
+    clientKey: secrets.anonKey,
+    clientKeyKind: secrets.anonKeyKind ?? 'anon',
+    ...(secrets.serviceRoleKey && secrets.serviceRoleKeyKind
+      ? { serverKey: secrets.serviceRoleKey, serverKeyKind: secrets.serviceRoleKeyKind }
+      : {}),
+    ...(mechanic ? { mechanic } : {}),
+    timing: refreshTiming(env),
+    ...(env.remote?.queueUrl ? { queueUrl: env.remote.queueUrl } : {}),
+    schema: env.schema,
+    table: env.table,
+  });
 }

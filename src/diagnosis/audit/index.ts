@@ -6,3 +6,4 @@ export * from './audit-check.js';
 export * from './expected-schema.js';
 export * from './run-audit.js';
 export * from './render-audit.js';
+export * from './auth-checks.js';

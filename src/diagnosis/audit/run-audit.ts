@@ -100,6 +100,14 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
   };
 }
 
+/** The report with more checks appended (the auth checks run over HTTP, after the database ones). */
+export function withChecks(report: AuditReport, checks: readonly CheckResult[]): AuditReport {
+  const all = [...report.checks, ...checks];
+  const summary = { pass: 0, warn: 0, fail: 0 };
+  for (const result of all) summary[result.status] += 1;
+  return { ...report, summary, checks: all };
+}
+
 /** Like `canary slo`: 0 when nothing failed, 1 when a check failed. */
 export function auditExitCode(report: AuditReport): number {
   return report.summary.fail > 0 ? ExitCode.SloBreached : ExitCode.Ok;
