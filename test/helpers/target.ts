@@ -9,7 +9,8 @@ import { startTarget, type LocalTarget, type TargetOptions } from '../../src/tar
 
 /**
  * Starts a target before the file's tests and stops it after. Read `.current` inside tests
- * (it is set once beforeAll ran).
+ * (it is set once beforeAll ran). Without `jwtMode` the target takes CANARY_TARGET_JWT_MODE
+ * (legacy | asymmetric | both, default both), so the suite can run against each kind of project.
  */
 export function withTarget(options: TargetOptions = {}): { readonly current: LocalTarget } {
   let target: LocalTarget | undefined;

@@ -55,8 +55,13 @@ describe('faults on the postgres_changes path', () => {
   /** A dashboard-like subscriber (INSERT on session_assignments), SUBSCRIBED before it returns. */
   async function subscribe(token: string | null, name: string): Promise<Subscription> {
     const t = target.current;
-    const client = createSupabaseClient(t.url, t.anonKey, token ? { accessToken: token } : {});
-    if (token) void client.realtime.setAuth(token);
+    // A secret key (sb_secret_…) is an API key, not a JWT: like Supabase, the target takes it as the
+    // socket's apikey and ignores it as a join access_token, so the client is created with it.
+    const apiKeyOnly = token?.startsWith('sb_') ?? false;
+    const client = apiKeyOnly
+      ? createSupabaseClient(t.url, token!)
+      : createSupabaseClient(t.url, t.anonKey, token ? { accessToken: token } : {});
+    if (token && !apiKeyOnly) void client.realtime.setAuth(token);
     open.push(client);
     const subscription: Subscription = { client, events: [], systems: [] };
     await new Promise<void>((resolve, reject) => {
