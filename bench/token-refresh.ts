@@ -32,6 +32,10 @@ const target = await startTarget({
   jwtMode: 'asymmetric',
   accessTokenTtlSeconds: ttl,
   limits: { maxConcurrentConnections: count + 50, maxJoinsPerSecond: 10_000, maxMessagesPerSecond: 10_000 },
+  // Supabase Auth allows 30 sign-ins and 150 refreshes per client address per 5 minutes by default;
+  // one canary holding hundreds of short-lived sessions needs those raised (Dashboard → Auth → Rate
+  // limits), as here.
+  auth: { rateLimits: { signInsPerFiveMinutes: 100_000, refreshesPerFiveMinutes: 100_000 } },
 });
 const refreshes: number[] = [];
 let authErrors = 0;

@@ -155,7 +155,7 @@ export function loadCanaryConfig(file: string, options: LoadConfigOptions = {}):
           issues.push(...configIssues(current, reference.error, probeReferenceSchema, ['probes', index]));
           return;
         }
-        probeFile = path.join(dir, reference.data.file);
+        probeFile = path.resolve(dir, reference.data.file);
         let probeText: string;
         try {
           probeText = readConfigFile(probeFile);
@@ -207,7 +207,7 @@ export function loadCanaryConfig(file: string, options: LoadConfigOptions = {}):
       }
     }
     config.sloFiles.push(...data.sloFiles.map((f) => path.resolve(dir, f)));
-    for (const include of data.include) visit(path.join(dir, include), current);
+    for (const include of data.include) visit(path.resolve(dir, include), current);
   };
 
   visit(file, undefined);
