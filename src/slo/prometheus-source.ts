@@ -7,7 +7,7 @@
  *   registry only within a tolerance.
  */
 import { CanaryError } from '../shared/index.js';
-import { formatPromDuration } from './duration.js';
+import { formatPromDuration } from '../shared/duration.js';
 import { renderSelector, type SeriesSelector } from './sli-queries.js';
 import type { SeriesValue, SliSource } from './sli-source.js';
 

@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import { loadCanaryConfig, parseDuration, selectEnvironments } from '../../config/index.js';
+import { loadCanaryConfig, selectEnvironments } from '../../config/index.js';
 import { createHarnessHealth, createMetrics } from '../../metrics/index.js';
 import {
   Scheduler,
@@ -19,6 +19,7 @@ import { evaluateSlos, loadSloFile, registrySource, type Slo } from '../../slo/i
 import {
   CanaryError,
   createLogger,
+  durationFlag,
   ExitCode,
   sleep,
   type Logger,
@@ -117,22 +118,8 @@ export async function startRun(flags: RunFlags, options: { logger?: Logger } = {
       hint: `use one of: ${LOG_LEVELS.join(', ')}`,
     });
   }
-  const durationMs = flags.duration === undefined ? undefined : parseDuration(flags.duration);
-  if (flags.duration !== undefined && (durationMs === undefined || durationMs <= 0)) {
-    throw new CanaryError('CLI_USAGE', `--duration ${flags.duration} is not a duration`, {
-      hint: 'write it like 30s, 5m or 1h',
-    });
-  }
-  const summaryEveryMs = parseDuration(flags.summaryEvery);
-  if (summaryEveryMs === undefined || summaryEveryMs < 500) {
-    throw new CanaryError(
-      'CLI_USAGE',
-      `--summary-every ${flags.summaryEvery} is not a duration of at least 500ms`,
-      {
-        hint: 'write it like 5s',
-      },
-    );
-  }
+  const durationMs = flags.duration === undefined ? undefined : durationFlag('--duration', flags.duration);
+  const summaryEveryMs = durationFlag('--summary-every', flags.summaryEvery, 500);
   const logger = options.logger ?? createLogger({ level });
   const config = loadCanaryConfig(flags.config, {
     localFaultsSchema: faultSettingsSchema,

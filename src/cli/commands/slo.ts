@@ -17,12 +17,11 @@ import {
 import {
   evaluateSlos,
   loadSloFile,
-  parseDurationSeconds,
   prometheusSource,
   snapshotSource,
   type SliSource,
 } from '../../slo/index.js';
-import { CanaryError } from '../../shared/index.js';
+import { CanaryError, durationFlag } from '../../shared/index.js';
 
 interface SloFlags {
   run?: string;
@@ -81,12 +80,7 @@ async function slo(flags: SloFlags): Promise<number> {
     base = readReportFile(flags.run);
     source = snapshotSource(base.metrics, `run report ${flags.run}`);
   } else {
-    const rangeSeconds = flags.range === undefined ? undefined : parseDurationSeconds(flags.range);
-    if (flags.range !== undefined && (rangeSeconds === undefined || rangeSeconds <= 0)) {
-      throw new CanaryError('CLI_USAGE', `--range ${flags.range} is not a duration`, {
-        hint: 'write it like 30m, 1h or 7d',
-      });
-    }
+    const rangeSeconds = flags.range === undefined ? undefined : durationFlag('--range', flags.range) / 1000;
     const end = flags.at === undefined ? undefined : new Date(flags.at);
     if (end && Number.isNaN(end.getTime())) {
       throw new CanaryError('CLI_USAGE', `--at ${flags.at} is not a time`, {
