@@ -5,7 +5,7 @@
  * Errors become exit codes here (docs/errors.md): CanaryError → its code's exit, anything else → 2.
  */
 import { Command, CommanderError } from 'commander';
-import { ExitCode, isCanaryError } from '../shared/index.js';
+import { CANARY_VERSION, ExitCode, isCanaryError } from '../shared/index.js';
 import { registerCommands } from './commands/index.js';
 
 export async function main(argv: string[]): Promise<number> {
@@ -13,6 +13,7 @@ export async function main(argv: string[]): Promise<number> {
   program
     .name('canary')
     .description('Realtime Canary: synthetic monitoring and load tests for Supabase Realtime delivery.')
+    .version(CANARY_VERSION, '-V, --version', 'print the version and exit')
     .exitOverride()
     .showHelpAfterError('(run `canary --help` for usage)');
   registerCommands(program);

@@ -7,3 +7,4 @@ export * from './exit-codes.js';
 export * from './log.js';
 export * from './clock.js';
 export * from './duration.js';
+export * from './version.js';

@@ -44,7 +44,14 @@ import {
   type SloVerdict,
 } from '../../slo/index.js';
 import { createStatusHub, startExporter, type Exporter } from '../../server/index.js';
-import { CanaryError, createLogger, ExitCode, isCanaryError, sleep } from '../../shared/index.js';
+import {
+  CANARY_VERSION,
+  CanaryError,
+  createLogger,
+  ExitCode,
+  isCanaryError,
+  sleep,
+} from '../../shared/index.js';
 import { faultSettingsSchema, startTarget } from '../../target/index.js';
 
 interface LoadFlags {
@@ -290,7 +297,7 @@ async function load(scenarioFile: string, flags: LoadFlags): Promise<number> {
 function generator(): CanaryReport['generator'] {
   return {
     name: 'realtime-canary',
-    version: process.env.npm_package_version ?? '0.1.0',
+    version: CANARY_VERSION,
     node: process.version,
   };
 }

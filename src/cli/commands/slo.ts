@@ -21,7 +21,7 @@ import {
   snapshotSource,
   type SliSource,
 } from '../../slo/index.js';
-import { CanaryError, durationFlag } from '../../shared/index.js';
+import { CANARY_VERSION, CanaryError, durationFlag } from '../../shared/index.js';
 
 interface SloFlags {
   run?: string;
@@ -99,7 +99,7 @@ async function slo(flags: SloFlags): Promise<number> {
     schema: REPORT_SCHEMA,
     generator: {
       name: 'realtime-canary',
-      version: process.env.npm_package_version ?? '0.1.0',
+      version: CANARY_VERSION,
       node: process.version,
     },
     run: {
