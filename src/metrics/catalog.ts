@@ -292,9 +292,9 @@ export const catalog = {
   connectionsPeak: metric({
     name: 'canary_connections_peak',
     type: 'gauge',
-    help: 'Highest number of concurrently SUBSCRIBED subscribers seen in this process.',
+    help: "Highest number of the probe's subscribers concurrently SUBSCRIBED since it started: a run's headroom verdict. Alerts take max_over_time of canary_subscribers_connected instead.",
     unit: 'count',
-    labels: ['env'],
+    labels: ['env', 'probe'],
   }),
 
   // ── Load scenarios ────────────────────────────────────────────────────────────

@@ -6,11 +6,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { renderAlertRules, type GeneratedFile } from '../../alerts/index.js';
+import { checkRunbookBase, renderAlertRules, type GeneratedFile } from '../../alerts/index.js';
 import type * as DashboardsArea from '../../dashboards/index.js';
 import { catalog, renderMetricsDoc, type MetricKey, type MetricSpec } from '../../metrics/index.js';
 import { loadSloFile, type Slo } from '../../slo/index.js';
-import { CanaryError, ExitCode } from '../../shared/index.js';
+import { CanaryError, ExitCode, repositoryWebUrl } from '../../shared/index.js';
 
 const METRICS_DOC_PATH = 'docs/metrics.md';
 
@@ -24,7 +24,30 @@ export interface GenerateInput {
   /** Repository root: slos/ is read from it and generated paths are relative to it. */
   readonly root: string;
   readonly catalog?: Readonly<Record<MetricKey, MetricSpec>>;
+  /** Absolute URL of docs/runbooks.md; by default the one of the repository in package.json. */
   readonly runbookBase?: string;
+}
+
+/** docs/runbooks.md in the repository package.json names, on its default branch. */
+export function defaultRunbookBase(): string | undefined {
+  const repository = repositoryWebUrl();
+  return repository === undefined ? undefined : `${repository}/blob/main/docs/runbooks.md`;
+}
+
+function runbookBaseFor(input: GenerateInput): string {
+  const base = input.runbookBase ?? defaultRunbookBase();
+  if (base === undefined) {
+    throw new CanaryError('CLI_USAGE', 'generate needs an absolute runbook base URL', {
+      hint: 'pass --runbook-base https://…/docs/runbooks.md, or set "repository" in package.json',
+    });
+  }
+  try {
+    return checkRunbookBase(base);
+  } catch (error) {
+    throw new CanaryError('CLI_USAGE', `--runbook-base: ${(error as Error).message}`, {
+      hint: 'alerts are read in Slack and PagerDuty, where only an absolute link works',
+    });
+  }
 }
 
 function loadSlos(root: string): Slo[] {
@@ -56,10 +79,10 @@ async function loadDashboards(): Promise<typeof DashboardsArea> {
 export async function generatedFiles(input: GenerateInput): Promise<GeneratedFile[]> {
   const metrics = input.catalog ?? catalog;
   const slos = loadSlos(input.root);
-  const runbook = input.runbookBase === undefined ? {} : { runbookBase: input.runbookBase };
+  const runbookBase = runbookBaseFor(input);
   const dashboards = await loadDashboards();
   const files: GeneratedFile[] = [
-    ...renderAlertRules({ catalog: metrics, slos, ...runbook }),
+    ...renderAlertRules({ catalog: metrics, slos, runbookBase }),
     ...dashboards.renderDashboards({ catalog: metrics, slos }),
   ];
   files.push({ path: METRICS_DOC_PATH, content: renderMetricsDoc(Object.values(metrics)) });
@@ -114,7 +137,8 @@ export function register(program: Command): void {
     .option('--root <dir>', 'repository root holding slos/, prometheus/ and dashboards/', process.cwd())
     .option(
       '--runbook-base <url>',
-      'where runbook links point, e.g. https://git.example.com/ops/canary/blob/main/docs/runbooks.md',
+      'absolute URL of docs/runbooks.md that alert runbook links point into ' +
+        '(default: docs/runbooks.md of the repository in package.json)',
     )
     .action(async (options: { check?: boolean; root: string; runbookBase?: string }) => {
       const root = path.resolve(options.root);
