@@ -11,6 +11,7 @@ import type * as DashboardsArea from '../../dashboards/index.js';
 import { catalog, renderMetricsDoc, type MetricKey, type MetricSpec } from '../../metrics/index.js';
 import { loadSloFile, type Slo } from '../../slo/index.js';
 import { CanaryError, ExitCode, repositoryWebUrl } from '../../shared/index.js';
+import { createTargetMetrics } from '../../target/index.js';
 
 const METRICS_DOC_PATH = 'docs/metrics.md';
 
@@ -75,6 +76,29 @@ async function loadDashboards(): Promise<typeof DashboardsArea> {
   }
 }
 
+/** The local target's own metrics, read from a fresh target registry, for docs/metrics.md. */
+export async function targetMetricSpecs(): Promise<MetricSpec[]> {
+  const { registry } = createTargetMetrics();
+  const types = new Map((await registry.getMetricsAsJSON()).map((metric) => [metric.name, metric.type]));
+  return registry
+    .getMetricsAsArray()
+    .map((metric) => {
+      const { name, help, labelNames } = metric as unknown as {
+        name: string;
+        help: string;
+        labelNames: string[];
+      };
+      const type = String(types.get(name)) as MetricSpec['type'];
+      const unit: MetricSpec['unit'] = name.endsWith('_bytes')
+        ? 'bytes'
+        : name.endsWith('_seconds')
+          ? 'seconds'
+          : 'count';
+      return { name, type, help, unit, labels: [...labelNames] };
+    })
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
 /** Every generated file with its content, in a stable order. */
 export async function generatedFiles(input: GenerateInput): Promise<GeneratedFile[]> {
   const metrics = input.catalog ?? catalog;
@@ -85,7 +109,10 @@ export async function generatedFiles(input: GenerateInput): Promise<GeneratedFil
     ...renderAlertRules({ catalog: metrics, slos, runbookBase }),
     ...dashboards.renderDashboards({ catalog: metrics, slos }),
   ];
-  files.push({ path: METRICS_DOC_PATH, content: renderMetricsDoc(Object.values(metrics)) });
+  files.push({
+    path: METRICS_DOC_PATH,
+    content: renderMetricsDoc(Object.values(metrics), { target: await targetMetricSpecs() }),
+  });
   return files;
 }
 
