@@ -25,6 +25,7 @@ import { CANARY_VERSION, CanaryError, durationFlag } from '../../shared/index.js
 
 interface SloFlags {
   run?: string;
+  runId?: string;
   prometheus?: string;
   range?: string;
   at?: string;
@@ -47,6 +48,7 @@ export function register(program: Command): void {
       'with --prometheus: judge the increase over this window (e.g. 1h); default: counter values now',
     )
     .option('--at <time>', 'with --prometheus: evaluate at this ISO time instead of now')
+    .option('--run-id <id>', 'with --prometheus: only the series of this pushed run (canary load --out …)')
     .option('--slos <file>', 'SLO file (canary.slo/v1)', 'slos/delivery.yaml')
     .option('--env <name>', 'only this environment')
     .option('--out <dir>', 'also write report.json, junit.xml, summary.md and report.html here')
@@ -67,8 +69,11 @@ async function slo(flags: SloFlags): Promise<number> {
       hint: 'e.g. canary slo --run artifacts/smoke/report.json, or canary slo --prometheus http://127.0.0.1:9090 --range 1h',
     });
   }
-  if (flags.run !== undefined && (flags.range !== undefined || flags.at !== undefined)) {
-    throw new CanaryError('CLI_USAGE', '--range and --at apply to --prometheus only', {
+  if (
+    flags.run !== undefined &&
+    (flags.range !== undefined || flags.at !== undefined || flags.runId !== undefined)
+  ) {
+    throw new CanaryError('CLI_USAGE', '--range, --at and --run-id apply to --prometheus only', {
       hint: 'a report is judged over its whole run; drop --range/--at',
     });
   }
@@ -91,6 +96,7 @@ async function slo(flags: SloFlags): Promise<number> {
       url: flags.prometheus as string,
       ...(rangeSeconds !== undefined ? { rangeSeconds } : {}),
       ...(end ? { end } : {}),
+      ...(flags.runId === undefined ? {} : { matchers: { run_id: flags.runId } }),
     });
   }
   const verdict = await evaluateSlos(spec.slos, source, flags.env === undefined ? {} : { env: flags.env });
