@@ -1,6 +1,7 @@
 /**
  * `canary generate [--check]`: writes every generated file — Prometheus rules from the SLO specs
- * and the metric catalogue, Grafana dashboards, docs/metrics.md — or, with --check, regenerates
+ * and the metric catalogue, Grafana dashboards, JSON Schemas of the config kinds (schemas/),
+ * docs/metrics.md — or, with --check, regenerates
  * them in memory and exits 1 listing each file that differs, is missing, or is no longer generated.
  */
 import fs from 'node:fs';
@@ -12,6 +13,7 @@ import { catalog, renderMetricsDoc, type MetricKey, type MetricSpec } from '../.
 import { loadSloFile, type Slo } from '../../slo/index.js';
 import { CanaryError, ExitCode, repositoryWebUrl } from '../../shared/index.js';
 import { createTargetMetrics } from '../../target/index.js';
+import { JSON_SCHEMA_FILES, renderJsonSchema } from '../json-schemas.js';
 
 const METRICS_DOC_PATH = 'docs/metrics.md';
 
@@ -19,6 +21,7 @@ const METRICS_DOC_PATH = 'docs/metrics.md';
 const GENERATED_DIRS = [
   { dir: 'prometheus/rules', suffix: '.yaml' },
   { dir: 'dashboards', suffix: '.json' },
+  { dir: 'schemas', suffix: '.json' },
 ] as const;
 
 export interface GenerateInput {
@@ -109,6 +112,8 @@ export async function generatedFiles(input: GenerateInput): Promise<GeneratedFil
     ...renderAlertRules({ catalog: metrics, slos, runbookBase }),
     ...dashboards.renderDashboards({ catalog: metrics, slos }),
   ];
+  for (const schema of JSON_SCHEMA_FILES)
+    files.push({ path: schema.path, content: renderJsonSchema(schema) });
   files.push({
     path: METRICS_DOC_PATH,
     content: renderMetricsDoc(Object.values(metrics), { target: await targetMetricSpecs() }),
