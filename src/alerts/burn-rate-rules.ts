@@ -13,6 +13,7 @@
  * `delivery-latency`), so two SLOs of one kind — realtime latency and polling latency — never share
  * an alert, a silence or an inhibition; their runbook is the section of their kind.
  */
+import { formatPromDuration, parseDurationSeconds } from '../shared/duration.js';
 import { errorRatioQuery, sliKind, type Slo, type SliKind } from '../slo/index.js';
 import type { AlertingRule, RecordingRule, RuleGroup, Severity } from './rule-model.js';
 import { runbookUrl } from './runbook-link.js';
@@ -60,6 +61,12 @@ export function sliErrorRecordName(window: SliWindow): string {
 /** Name of the recording rule holding each SLO's objective, so dashboards can draw budgets. */
 export const OBJECTIVE_RECORD_NAME = 'canary_slo:objective:ratio';
 
+/** The error ratio over the SLO's own window (e.g. 28d), recorded so no dashboard evaluates it. */
+export const WINDOW_ERROR_RECORD_NAME = 'canary_slo:sli_error:ratio_window';
+
+/** 1 − window error ratio ÷ budget: the share of the error budget left (below 0 = overspent). */
+export const ERROR_BUDGET_REMAINING_RECORD_NAME = 'canary_slo:error_budget_remaining:ratio';
+
 const KIND_TITLE: Record<AlertedKind, string> = { latency: 'Latency', delivery: 'Delivery' };
 
 /** 'delivery-latency' → 'DeliveryLatency'. */
@@ -102,7 +109,19 @@ function recordingGroup(slo: Slo): RuleGroup {
     expr: `vector(${slo.objective})`,
     labels,
   };
-  return { name: `canary-slo-${slo.name}`, rules: [...ratios, objective] };
+  // The SLO window as Prometheus writes it ('1.5d' is valid in a spec, not in PromQL).
+  const window = formatPromDuration(parseDurationSeconds(slo.window) ?? 0);
+  const windowRatio: RecordingRule = {
+    record: WINDOW_ERROR_RECORD_NAME,
+    expr: errorRatioQuery(slo, window),
+    labels: { ...labels, window },
+  };
+  const budgetRemaining: RecordingRule = {
+    record: ERROR_BUDGET_REMAINING_RECORD_NAME,
+    expr: `1 - ${WINDOW_ERROR_RECORD_NAME}{slo="${slo.name}"} / ${errorBudget(slo)}`,
+    labels,
+  };
+  return { name: `canary-slo-${slo.name}`, rules: [...ratios, objective, windowRatio, budgetRemaining] };
 }
 
 function describeWindows(pairs: readonly WindowPair[]): string {

@@ -38,6 +38,7 @@ const VARIABLES: Record<string, string> = {
   env_b: ENV,
   path: '.*',
   scenario: '.*',
+  run_id: '.*',
   __rate_interval: '30s',
   __range: '5m',
 };
