@@ -9,9 +9,11 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { HEALTH_RULES_PATH, SLO_RULES_PATH } from '../../src/alerts/index.js';
+import { startRun } from '../../src/cli/commands/run.js';
 import { dashboardSpecs } from '../../src/dashboards/index.js';
 import { catalog } from '../../src/metrics/index.js';
 import type { CanaryReport } from '../../src/report/index.js';
+import { silentLogger } from '../../src/shared/index.js';
 import { evaluateSlos, loadSloFile, prometheusSource, type SloVerdict } from '../../src/slo/index.js';
 import { skipWithoutPrometheus, startPrometheus, type RunningPrometheus } from '../helpers/prometheus.js';
 import { skipWithoutPushgateway, startPushgateway, type RunningPushgateway } from '../helpers/pushgateway.js';
@@ -215,5 +217,46 @@ describe.skipIf(skipWithoutPrometheus || skipWithoutPushgateway)('a load run pus
       }
     }
     expect(problems).toEqual([]);
+  }, 120_000);
+});
+
+describe.skipIf(skipWithoutPrometheus)('a bounded canary run pushing its metrics', () => {
+  it('remote-writes its probe rounds while running and once more after the drain', async () => {
+    const dir = tempDir('outputs-run');
+    const prometheus = await startPrometheus({
+      scrapeTargets: [],
+      extraArgs: ['--web.enable-remote-write-receiver'],
+    });
+    try {
+      const handle = await startRun(
+        {
+          config: writeLocalConfig(dir),
+          env: [],
+          port: '0',
+          host: '127.0.0.1',
+          summaryEvery: '1h',
+          logLevel: 'error',
+          duration: '8s',
+          out: [`prometheus-rw=${prometheus.url}/api/v1/write`],
+          runId: 'monitor-run',
+          pushInterval: '2s',
+        },
+        { logger: silentLogger },
+      );
+      expect(await handle.done).toBe(0);
+      const [samples] = await prometheus.query(
+        `count_over_time(${catalog.eventsPublished.name}{run_id="monitor-run", env="${ENV}"}[15m])`,
+      );
+      expect(samples?.value).toBeGreaterThanOrEqual(2);
+      const rounds = await prometheus.query(`sum(${catalog.probeRuns.name}{run_id="monitor-run"})`);
+      expect(rounds[0]?.value).toBeGreaterThan(0);
+      // A monitor run has no scenario: only run_id marks it.
+      const labels = await prometheus.query(`${catalog.buildInfo.name}{run_id="monitor-run"}`);
+      expect(labels[0]?.metric.scenario).toBeUndefined();
+      expect(labels[0]?.metric.job).toBe('canary');
+    } finally {
+      await prometheus.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   }, 120_000);
 });
