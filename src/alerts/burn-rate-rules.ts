@@ -5,13 +5,18 @@
  * still burning now. The SLI definitions (what is good, what is total) come from src/slo, so these
  * rules and the in-process evaluator count the same events.
  *
- * Page:   1h and 5m above 14.4× (2 % of a 30-day budget in an hour),
- *         or 6h and 30m above 6× (5 % in six hours).
- * Ticket: 3d and 6h above 1× (the budget would be gone by the end of the window).
+ * critical (page):   1h and 5m above 14.4× (2 % of a 30-day budget in an hour),
+ *                    or 6h and 30m above 6× (5 % in six hours).
+ * warning (ticket):  3d and 6h above 1× (the budget would be gone by the end of the window).
+ *
+ * Each SLO has its own alert names (`CanaryDeliveryLatencyBudgetFastBurn` for the SLO
+ * `delivery-latency`), so two SLOs of one kind — realtime latency and polling latency — never share
+ * an alert, a silence or an inhibition; their runbook is the section of their kind.
  */
+import { formatPromDuration, parseDurationSeconds } from '../shared/duration.js';
 import { errorRatioQuery, sliKind, type Slo, type SliKind } from '../slo/index.js';
 import type { AlertingRule, RecordingRule, RuleGroup, Severity } from './rule-model.js';
-import { DEFAULT_RUNBOOK_BASE, runbookUrl } from './runbook-link.js';
+import { runbookUrl } from './runbook-link.js';
 
 /** Every window the error ratio is recorded over; the alerts below use all but 2h and 1d. */
 export const SLI_WINDOWS = ['5m', '30m', '1h', '2h', '6h', '1d', '3d'] as const;
@@ -33,13 +38,13 @@ export interface BurnRatePolicy {
 export const BURN_RATE_POLICIES: readonly BurnRatePolicy[] = [
   {
     speed: 'Fast',
-    severity: 'page',
+    severity: 'critical',
     pairs: [
       { long: '1h', short: '5m', burnRate: 14.4 },
       { long: '6h', short: '30m', burnRate: 6 },
     ],
   },
-  { speed: 'Slow', severity: 'ticket', pairs: [{ long: '3d', short: '6h', burnRate: 1 }] },
+  { speed: 'Slow', severity: 'warning', pairs: [{ long: '3d', short: '6h', burnRate: 1 }] },
 ];
 
 /** SLI kinds whose error ratios are recorded (headroom is a level, not an event ratio). */
@@ -56,14 +61,35 @@ export function sliErrorRecordName(window: SliWindow): string {
 /** Name of the recording rule holding each SLO's objective, so dashboards can draw budgets. */
 export const OBJECTIVE_RECORD_NAME = 'canary_slo:objective:ratio';
 
+/** The error ratio over the SLO's own window (e.g. 28d), recorded so no dashboard evaluates it. */
+export const WINDOW_ERROR_RECORD_NAME = 'canary_slo:sli_error:ratio_window';
+
+/** 1 − window error ratio ÷ budget: the share of the error budget left (below 0 = overspent). */
+export const ERROR_BUDGET_REMAINING_RECORD_NAME = 'canary_slo:error_budget_remaining:ratio';
+
 const KIND_TITLE: Record<AlertedKind, string> = { latency: 'Latency', delivery: 'Delivery' };
 
-export function burnRateAlertName(kind: AlertedKind, speed: BurnRatePolicy['speed']): string {
-  return `Canary${KIND_TITLE[kind]}Budget${speed}Burn`;
+/** 'delivery-latency' → 'DeliveryLatency'. */
+function pascalCase(name: string): string {
+  return name
+    .split(/[^a-zA-Z0-9]+/)
+    .filter(Boolean)
+    .map((part) => part[0]!.toUpperCase() + part.slice(1))
+    .join('');
 }
 
-export const BURN_RATE_ALERT_NAMES: readonly string[] = ALERTED_SLI_KINDS.flatMap((kind) =>
-  BURN_RATE_POLICIES.map((policy) => burnRateAlertName(kind, policy.speed)),
+/** The alert of one SLO and speed, e.g. CanaryPollingLatencyBudgetFastBurn for `polling-latency`. */
+export function burnRateAlertName(slo: Pick<Slo, 'name'>, speed: BurnRatePolicy['speed']): string {
+  return `Canary${pascalCase(slo.name)}Budget${speed}Burn`;
+}
+
+/** The runbook section shared by every SLO of a kind, e.g. "Latency budget fast burn". */
+export function burnRateRunbookSection(kind: AlertedKind, speed: BurnRatePolicy['speed']): string {
+  return `${KIND_TITLE[kind]} budget ${speed.toLowerCase()} burn`;
+}
+
+export const BURN_RATE_RUNBOOK_SECTIONS: readonly string[] = ALERTED_SLI_KINDS.flatMap((kind) =>
+  BURN_RATE_POLICIES.map((policy) => burnRateRunbookSection(kind, policy.speed)),
 );
 
 /** 1 − objective without float noise (1 − 0.999 is 0.0010000000000000009). */
@@ -83,7 +109,19 @@ function recordingGroup(slo: Slo): RuleGroup {
     expr: `vector(${slo.objective})`,
     labels,
   };
-  return { name: `canary-slo-${slo.name}`, rules: [...ratios, objective] };
+  // The SLO window as Prometheus writes it ('1.5d' is valid in a spec, not in PromQL).
+  const window = formatPromDuration(parseDurationSeconds(slo.window) ?? 0);
+  const windowRatio: RecordingRule = {
+    record: WINDOW_ERROR_RECORD_NAME,
+    expr: errorRatioQuery(slo, window),
+    labels: { ...labels, window },
+  };
+  const budgetRemaining: RecordingRule = {
+    record: ERROR_BUDGET_REMAINING_RECORD_NAME,
+    expr: `1 - ${WINDOW_ERROR_RECORD_NAME}{slo="${slo.name}"} / ${errorBudget(slo)}`,
+    labels,
+  };
+  return { name: `canary-slo-${slo.name}`, rules: [...ratios, objective, windowRatio, budgetRemaining] };
 }
 
 function describeWindows(pairs: readonly WindowPair[]): string {
@@ -98,7 +136,7 @@ function burnAlert(slo: Slo, kind: AlertedKind, policy: BurnRatePolicy, runbookB
   const expr = policy.pairs
     .map((pair) => `(${burning(pair.long, pair.burnRate)} and ${burning(pair.short, pair.burnRate)})`)
     .join(' or ');
-  const name = burnRateAlertName(kind, policy.speed);
+  const name = burnRateAlertName(slo, policy.speed);
   // Both alerted kinds are judged per environment and delivery path (see sliSelectors' groupBy).
   const where = '{{ $labels.env }} / {{ $labels.path }}';
   return {
@@ -112,17 +150,18 @@ function burnAlert(slo: Slo, kind: AlertedKind, policy: BurnRatePolicy, runbookB
         `SLO ${slo.name} (${kind}, objective ${(slo.objective * 100).toFixed(3).replace(/\.?0+$/, '')}% over ${slo.window}): ` +
         `the error budget is burning {{ $value | printf "%.1f" }}× faster than sustainable in ${where} ` +
         `(${describeWindows(policy.pairs)}).`,
-      runbook_url: runbookUrl(name, runbookBase),
+      runbook_url: runbookUrl(burnRateRunbookSection(kind, policy.speed), runbookBase),
     },
   };
 }
 
 export interface BurnRateRuleOptions {
-  readonly runbookBase?: string;
+  /** Absolute URL of docs/runbooks.md; alerts link to its sections. */
+  readonly runbookBase: string;
 }
 
-export function burnRateRuleGroups(slos: readonly Slo[], options: BurnRateRuleOptions = {}): RuleGroup[] {
-  const runbookBase = options.runbookBase ?? DEFAULT_RUNBOOK_BASE;
+export function burnRateRuleGroups(slos: readonly Slo[], options: BurnRateRuleOptions): RuleGroup[] {
+  const { runbookBase } = options;
   const recorded = slos.filter((slo) => RECORDED_SLI_KINDS.includes(sliKind(slo)));
   const alerts: AlertingRule[] = [];
   for (const slo of recorded) {

@@ -5,7 +5,7 @@
  * options so a team can tune them; the defaults are what docs/runbooks.md explains.
  */
 import type { AlertingRule, MetricCatalog, RuleGroup } from './rule-model.js';
-import { DEFAULT_RUNBOOK_BASE, runbookUrl } from './runbook-link.js';
+import { runbookUrl } from './runbook-link.js';
 
 export interface HealthThresholds {
   /** A probe round must have finished within this many seconds (several probe intervals). */
@@ -14,17 +14,21 @@ export interface HealthThresholds {
   readonly subscriptionErrorsPer10m: number;
   /** Alert when peak connections exceed this fraction of the plan's connection limit. */
   readonly connectionUsageRatio: number;
+  /** The peak is taken over this window (a Prometheus duration) of the current connection count. */
+  readonly connectionPeakWindow: string;
 }
 
 export const DEFAULT_HEALTH_THRESHOLDS: HealthThresholds = {
   probeStaleSeconds: 300,
   subscriptionErrorsPer10m: 3,
   connectionUsageRatio: 0.8,
+  connectionPeakWindow: '10m',
 };
 
 export interface HealthRuleOptions {
   readonly thresholds?: Partial<HealthThresholds>;
-  readonly runbookBase?: string;
+  /** Absolute URL of docs/runbooks.md; each alert links to the section named like it. */
+  readonly runbookBase: string;
 }
 
 export const HEALTH_ALERT_NAMES = [
@@ -38,9 +42,9 @@ export const HEALTH_ALERT_NAMES = [
 ] as const;
 export type HealthAlertName = (typeof HEALTH_ALERT_NAMES)[number];
 
-export function healthRuleGroups(metrics: MetricCatalog, options: HealthRuleOptions = {}): RuleGroup[] {
+export function healthRuleGroups(metrics: MetricCatalog, options: HealthRuleOptions): RuleGroup[] {
   const t = { ...DEFAULT_HEALTH_THRESHOLDS, ...options.thresholds };
-  const base = options.runbookBase ?? DEFAULT_RUNBOOK_BASE;
+  const base = options.runbookBase;
   const link = (name: HealthAlertName): string => runbookUrl(name, base);
   const m = {
     lastRun: metrics.probeLastRun.name,
@@ -48,22 +52,23 @@ export function healthRuleGroups(metrics: MetricCatalog, options: HealthRuleOpti
     connected: metrics.subscribersConnected.name,
     errors: metrics.subscriptionErrors.name,
     zombies: metrics.zombieSubscribers.name,
-    peak: metrics.connectionsPeak.name,
     limit: metrics.connectionLimit.name,
     overloaded: metrics.harnessOverloaded.name,
   };
 
   const probe: AlertingRule[] = [
     {
+      // The dead man's switch: while the canary is down every SLO alert is silent, so this pages.
       alert: 'CanaryProbeAbsent',
       expr: `absent(${m.lastRun})`,
       for: '10m',
-      labels: { severity: 'ticket', kind: 'harness' },
+      labels: { severity: 'critical', kind: 'harness' },
       annotations: {
         summary: 'No canary probe has reported for 10 minutes: delivery is not being measured.',
         description:
           `Prometheus has no ${m.lastRun} series at all (absent() = {{ $value }}). ` +
-          'The canary is down, not scraped, or has never finished a probe round.',
+          'The canary is down, not scraped, or has never finished a probe round; until it is back, ' +
+          'no SLO alert can fire.',
         runbook_url: link('CanaryProbeAbsent'),
       },
     },
@@ -71,7 +76,7 @@ export function healthRuleGroups(metrics: MetricCatalog, options: HealthRuleOpti
       alert: 'CanaryProbeStale',
       expr: `time() - max by (env, probe) (${m.lastRun}) > ${t.probeStaleSeconds}`,
       for: '5m',
-      labels: { severity: 'ticket', kind: 'symptom' },
+      labels: { severity: 'warning', kind: 'symptom' },
       annotations: {
         summary: 'Probe {{ $labels.probe }} in {{ $labels.env }} has stopped finishing rounds.',
         description:
@@ -89,7 +94,7 @@ export function healthRuleGroups(metrics: MetricCatalog, options: HealthRuleOpti
       expr:
         `sum by (env, probe, client) (${m.desired}) ` + `- sum by (env, probe, client) (${m.connected}) > 0`,
       for: '5m',
-      labels: { severity: 'ticket', kind: 'symptom' },
+      labels: { severity: 'warning', kind: 'symptom' },
       annotations: {
         summary: '{{ $labels.client }} subscribers of {{ $labels.env }} are not SUBSCRIBED.',
         description:
@@ -105,7 +110,7 @@ export function healthRuleGroups(metrics: MetricCatalog, options: HealthRuleOpti
         `sum by (env, probe, client, reason) (increase(${m.errors}[10m])) ` +
         `>= ${t.subscriptionErrorsPer10m}`,
       for: '5m',
-      labels: { severity: 'ticket', kind: 'symptom' },
+      labels: { severity: 'warning', kind: 'symptom' },
       annotations: {
         summary: 'Subscriptions in {{ $labels.env }} keep failing with reason {{ $labels.reason }}.',
         description:
@@ -118,7 +123,7 @@ export function healthRuleGroups(metrics: MetricCatalog, options: HealthRuleOpti
       alert: 'CanaryZombieSubscribers',
       expr: `max by (env, probe, path) (${m.zombies}) > 0`,
       for: '10m',
-      labels: { severity: 'ticket', kind: 'symptom' },
+      labels: { severity: 'warning', kind: 'symptom' },
       annotations: {
         summary: 'Subscribers in {{ $labels.env }} say SUBSCRIBED but receive nothing on {{ $labels.path }}.',
         description:
@@ -129,13 +134,19 @@ export function healthRuleGroups(metrics: MetricCatalog, options: HealthRuleOpti
     },
     {
       alert: 'CanaryConnectionHeadroomLow',
-      expr: `max by (env) (${m.peak}) / max by (env) (${m.limit} > 0) > ${t.connectionUsageRatio}`,
+      // The peak over a window of the current count, not a process-lifetime high-water mark: the
+      // alert resolves once connections have stayed lower for the window, and the probes of one
+      // environment add up instead of overwriting each other.
+      expr:
+        `sum by (env) (max_over_time(${m.connected}[${t.connectionPeakWindow}])) ` +
+        `/ max by (env) (${m.limit} > 0) > ${t.connectionUsageRatio}`,
       for: '5m',
-      labels: { severity: 'ticket', kind: 'symptom' },
+      labels: { severity: 'warning', kind: 'symptom' },
       annotations: {
         summary: '{{ $labels.env }} is close to its Realtime connection limit.',
         description:
-          'Peak concurrent subscribers in {{ $labels.env }} reached {{ $value | humanizePercentage }} of the ' +
+          `Peak concurrent subscribers in {{ $labels.env }} over the last ${t.connectionPeakWindow} reached ` +
+          '{{ $value | humanizePercentage }} of the ' +
           `plan's connection limit (threshold ${t.connectionUsageRatio * 100}%); new mechanics will soon be refused.`,
         runbook_url: link('CanaryConnectionHeadroomLow'),
       },

@@ -22,12 +22,13 @@ export interface GeneratedFile {
 export interface AlertRuleInput {
   readonly catalog: MetricCatalog;
   readonly slos: readonly Slo[];
-  readonly runbookBase?: string;
+  /** Absolute URL of docs/runbooks.md (required: runbook links must work outside a checkout). */
+  readonly runbookBase: string;
   readonly thresholds?: Partial<HealthThresholds>;
 }
 
 export function alertRuleFiles(input: AlertRuleInput): RuleFile[] {
-  const links = input.runbookBase === undefined ? {} : { runbookBase: input.runbookBase };
+  const links = { runbookBase: input.runbookBase };
   const thresholds = input.thresholds === undefined ? {} : { thresholds: input.thresholds };
   return [
     { path: SLO_RULES_PATH, groups: burnRateRuleGroups(input.slos, links) },

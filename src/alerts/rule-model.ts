@@ -6,7 +6,12 @@
  */
 import type { MetricKey, MetricSpec } from '../metrics/index.js';
 
-export type Severity = 'page' | 'ticket' | 'info';
+/**
+ * The common convention: `critical` pages someone now, `warning` is a ticket for working hours,
+ * `info` is context for the other alerts and notifies nobody by itself.
+ */
+export const SEVERITIES = ['critical', 'warning', 'info'] as const;
+export type Severity = (typeof SEVERITIES)[number];
 
 /**
  * `symptom`: what mechanics would feel (late, dropped, disconnected); inhibited while the harness

@@ -5,7 +5,8 @@
  * Errors become exit codes here (docs/errors.md): CanaryError → its code's exit, anything else → 2.
  */
 import { Command, CommanderError } from 'commander';
-import { ExitCode, isCanaryError } from '../shared/index.js';
+import { loadEnvFile } from '../config/index.js';
+import { CANARY_VERSION, ExitCode, isCanaryError } from '../shared/index.js';
 import { registerCommands } from './commands/index.js';
 
 export async function main(argv: string[]): Promise<number> {
@@ -13,9 +14,26 @@ export async function main(argv: string[]): Promise<number> {
   program
     .name('canary')
     .description('Realtime Canary: synthetic monitoring and load tests for Supabase Realtime delivery.')
+    .version(CANARY_VERSION, '-V, --version', 'print the version and exit')
+    .option(
+      '--env-file <file>',
+      'read KEY=value lines (e.g. what `canary target` prints) into the environment first; ' +
+        'variables already set win (repeatable)',
+      (value: string, previous: string[]) => [...previous, value],
+      [],
+    )
     .exitOverride()
     .showHelpAfterError('(run `canary --help` for usage)');
   registerCommands(program);
+  program.hook('preAction', (root, action) => {
+    for (const file of (root.opts() as { envFile: string[] }).envFile) loadEnvFile(file);
+    // CANARY_CONFIG (from the environment or an --env-file) replaces the built-in default config.
+    const fromEnv = process.env.CANARY_CONFIG;
+    if (fromEnv && action.options.some((option) => option.long === '--config')) {
+      if (action.getOptionValueSource('config') === 'default')
+        action.setOptionValueWithSource('config', fromEnv, 'env');
+    }
+  });
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.Ok;

@@ -310,6 +310,26 @@ export function selectEnvironments(config: CanaryConfig, names: readonly string[
   return config.environments.filter((e) => names.includes(e.name));
 }
 
+/**
+ * The one environment a single-environment command (`canary load`) works on: the one `--env`
+ * names, or the only one the config defines. Several and no --env is a usage error listing them.
+ */
+export function pickEnvironment(config: CanaryConfig, name: string | undefined): EnvironmentConfig {
+  if (name !== undefined) {
+    const [picked] = selectEnvironments(config, [name]);
+    if (picked) return picked;
+  }
+  const known = config.environments.map((e) => e.name);
+  if (config.environments.length === 1 && config.environments[0]) return config.environments[0];
+  throw new CanaryError(
+    'CLI_USAGE',
+    `--env is required: ${config.file} defines ${known.length} environments`,
+    {
+      hint: `add --env with one of: ${known.join(', ')}`,
+    },
+  );
+}
+
 /** Probes that run in an environment. */
 export function probesFor(config: CanaryConfig, envName: string): ProbeSpec[] {
   return config.probes.filter((p) => p.envs === undefined || p.envs.includes(envName));

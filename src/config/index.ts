@@ -12,3 +12,4 @@ export * from './environment-schema.js';
 export * from './probe-schema.js';
 export * from './canary-config.js';
 export * from './environment-secrets.js';
+export * from './env-file.js';

@@ -15,15 +15,34 @@ export const REFRESH = '30s';
 export const TIME_FROM = 'now-6h';
 export const PANEL_HEIGHT = 8;
 export const DEFAULT_PANEL_WIDTH = 8;
+/**
+ * Grafana units. Event rates are events per second (`eps`), HTTP request rates requests per second;
+ * `reqps` is kept for real requests (the polling API) only.
+ */
+export const UNIT = {
+  seconds: 's',
+  eventsPerSecond: 'eps',
+  requestsPerSecond: 'reqps',
+  ratio: 'percentunit',
+  count: 'short',
+  boolean: 'bool',
+} as const;
+
+/** The dashboards link to one another through their shared tag. */
+export const DASHBOARD_LINK_TITLE = 'Realtime Canary dashboards';
+
 /** Rate windows follow Grafana's scrape-aware interval, so panels work at any scrape interval. */
 export const RATE_WINDOW = '$__rate_interval';
 
-/** Environments that have reported a probe round: a new env appears without editing dashboards. */
+/**
+ * Environments that have reported an outcome — from a monitor's probe rounds or a pushed load run —
+ * so a new env appears without editing dashboards.
+ */
 export function envVariable(metrics: MetricCatalog, name = 'env', label = 'Environment'): VariableSpec {
   return {
     name,
     label,
-    source: { metric: metrics.probeLastRun.name, label: 'env' },
+    source: { metric: metrics.deliveryOutcomes.name, label: 'env' },
     multi: false,
     includeAll: false,
   };

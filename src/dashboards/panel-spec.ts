@@ -4,7 +4,7 @@
  * from these specs (panels.ts), and the Prometheus proof test executes the same queries, so the
  * declaration sits next to the query it is about.
  */
-export type Visualisation = 'timeseries' | 'stat';
+export type Visualisation = 'timeseries' | 'stat' | 'heatmap' | 'state-timeline';
 
 /**
  * `data`: a healthy run must return at least one series. `maybe-empty`: legitimately empty on a
@@ -18,6 +18,20 @@ export interface QuerySpec {
   readonly expect: DataExpectation;
   /** Why a query may be empty on a healthy run; required reading for `maybe-empty`. */
   readonly emptyWhen?: string;
+  /**
+   * This query's Grafana unit when it differs from the panel's: rendered as a field override (and a
+   * right-hand axis), so no panel shows two units on one axis.
+   */
+  readonly unit?: string;
+  /** `heatmap`: histogram buckets as Grafana heatmap rows (`le` per series). */
+  readonly format?: 'heatmap';
+}
+
+/** A value a state-timeline panel shows as a named, coloured state. */
+export interface ValueState {
+  readonly value: number;
+  readonly text: string;
+  readonly color: string;
 }
 
 export interface PanelSpec {
@@ -36,6 +50,10 @@ export interface PanelSpec {
   /** Stat panels: value below which the background turns red (e.g. budget remaining). */
   readonly redBelow?: number;
   readonly stacked?: boolean;
+  /** State-timeline panels: the states its values stand for. */
+  readonly states?: readonly ValueState[];
+  /** Show the dashboard's alert annotations (firing latency alerts) on this panel. */
+  readonly alertAnnotations?: boolean;
 }
 
 export interface RowSpec {
@@ -60,4 +78,6 @@ export interface DashboardSpec {
   readonly tags: readonly string[];
   readonly variables: readonly VariableSpec[];
   readonly rows: readonly RowSpec[];
+  /** PromQL over ALERTS shown as annotations on the panels that ask for them. */
+  readonly alertAnnotation?: string;
 }

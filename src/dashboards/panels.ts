@@ -3,11 +3,22 @@
  * catalogue (metric names are never typed here) and a scope of template variables. Rows compose
  * them; the comparison dashboard calls the same factories once per environment.
  */
-import { sliErrorRecordName } from '../alerts/index.js';
-import { errorRatioQuery, type Slo } from '../slo/index.js';
+import { ERROR_BUDGET_REMAINING_RECORD_NAME, sliErrorRecordName } from '../alerts/index.js';
+import { DELIVERY_PATHS, type DeliveryPath } from '../metrics/index.js';
+import type { Slo } from '../slo/index.js';
+import { UNIT } from './defaults.js';
 import type { MetricCatalog } from './metric-catalog.js';
 import type { PanelSpec } from './panel-spec.js';
-import { gaugeMax, gaugeSum, quantile, rate, ratioOf, type Scope } from './promql.js';
+import {
+  bucketIncrease,
+  gaugeMax,
+  gaugeSum,
+  quantile,
+  rate,
+  ratioOf,
+  selector,
+  type Scope,
+} from './promql.js';
 
 const QUANTILES = [0.5, 0.95, 0.99] as const;
 
@@ -21,9 +32,12 @@ function titled(title: string, options: PanelOptions): string {
   return options.titleSuffix ? `${title} — ${options.titleSuffix}` : title;
 }
 
-/** Label matchers for the panel's environment (a template variable or a fixed name), if any. */
-function envMatcher(scope: Scope): { env?: string } {
-  return scope.env === undefined ? {} : { env: scope.env };
+/** The panel's environment and run (template variables or fixed values), without the path. */
+function envMatcher(scope: Scope): { env?: string; run?: string } {
+  return {
+    ...(scope.env === undefined ? {} : { env: scope.env }),
+    ...(scope.run === undefined ? {} : { run: scope.run }),
+  };
 }
 
 function sized(options: PanelOptions): { width?: number } {
@@ -41,7 +55,8 @@ export function deliveryLatencyPanel(
       'Publish-to-receive latency on the harness monotonic clock, per delivery path. Compare postgres_changes ' +
       'with broadcast: a gap between them is the broadcast-vs-postgres_changes race the audit suspected.',
     visualisation: 'timeseries',
-    unit: 's',
+    unit: UNIT.seconds,
+    alertAnnotations: true,
     ...sized(options),
     queries: QUANTILES.map((q) => ({
       expr: quantile(q, metrics.deliveryLatency.name, scope, ['path']),
@@ -61,7 +76,7 @@ export function outcomeRatesPanel(
     description:
       'Final outcome of every (event, subscriber, path): delivered within the deadline, late, or dropped.',
     visualisation: 'timeseries',
-    unit: 'reqps',
+    unit: UNIT.eventsPerSecond,
     stacked: true,
     ...sized(options),
     queries: [
@@ -80,7 +95,7 @@ export function dropRatioPanel(metrics: MetricCatalog, scope: Scope, options: Pa
     description:
       'Dropped outcomes as a share of all outcomes: events a mechanic on that path alone would never see.',
     visualisation: 'timeseries',
-    unit: 'percentunit',
+    unit: UNIT.ratio,
     min: 0,
     max: 1,
     ...sized(options),
@@ -99,7 +114,7 @@ export function duplicatesPanel(metrics: MetricCatalog, scope: Scope, options: P
     title: titled('Duplicates and out-of-order deliveries', options),
     description: 'Deliveries of an event already seen, and deliveries overtaken by a later event, per path.',
     visualisation: 'timeseries',
-    unit: 'reqps',
+    unit: UNIT.eventsPerSecond,
     ...sized(options),
     queries: [
       {
@@ -129,7 +144,7 @@ export function subscribersPanel(
     description:
       'Mechanic subscribers currently SUBSCRIBED against the number the probe wants, per client kind.',
     visualisation: 'timeseries',
-    unit: 'short',
+    unit: UNIT.count,
     min: 0,
     ...sized(options),
     queries: [
@@ -159,7 +174,7 @@ export function subscriptionStatusPanel(
       'SUBSCRIBED, CHANNEL_ERROR, TIMED_OUT and CLOSED as the client reported them — the statuses the audit asked to ' +
       'look for in the browser console.',
     visualisation: 'timeseries',
-    unit: 'reqps',
+    unit: UNIT.eventsPerSecond,
     ...sized(options),
     queries: [
       {
@@ -182,7 +197,7 @@ export function subscriptionErrorsPanel(
     description:
       'Supabase error strings mapped to a small fixed set of reasons (auth, rate_limit, connection_limit, …).',
     visualisation: 'timeseries',
-    unit: 'reqps',
+    unit: UNIT.eventsPerSecond,
     ...sized(options),
     queries: [
       {
@@ -213,7 +228,7 @@ export function readinessGapPanel(
       'Time between the client saying SUBSCRIBED and the first change it could actually receive; changes written ' +
       'in between are lost to that subscriber.',
     visualisation: 'timeseries',
-    unit: 's',
+    unit: UNIT.seconds,
     ...sized(options),
     queries: [0.5, 0.95].map((q) => ({
       expr: quantile(q, metrics.readinessGap.name, env, ['path']),
@@ -234,7 +249,7 @@ export function timeToSubscribedPanel(
     title: titled('Time to SUBSCRIBED p95', options),
     description: 'From subscribe() to SUBSCRIBED, per client kind.',
     visualisation: 'timeseries',
-    unit: 's',
+    unit: UNIT.seconds,
     ...sized(options),
     queries: [
       {
@@ -259,7 +274,7 @@ export function pollingStalenessPanel(
       'Age of the queue snapshot /api/mechanic/queue returned, and responses whose headers allow caching ' +
       '(a CDN or browser could serve a stale queue).',
     visualisation: 'timeseries',
-    unit: 's',
+    unit: UNIT.seconds,
     ...sized(options),
     queries: [
       {
@@ -273,6 +288,7 @@ export function pollingStalenessPanel(
         legend: 'cacheable responses/s',
         expect: 'maybe-empty',
         emptyWhen: 'every queue response said no-store',
+        unit: UNIT.requestsPerSecond,
       },
     ],
   };
@@ -285,16 +301,29 @@ export function connectionHeadroomPanel(
 ): PanelSpec {
   const env = envMatcher(scope);
   return {
-    title: titled('Connection headroom: peak vs plan limit', options),
-    description: "Highest concurrent SUBSCRIBED subscribers against the plan's Realtime connection limit.",
+    title: titled('Connection headroom: connected vs plan limit', options),
+    description:
+      "Concurrent SUBSCRIBED subscribers of all probes of the environment against the plan's Realtime " +
+      'connection limit: what CanaryConnectionHeadroomLow watches (its 10-minute peak).',
     visualisation: 'timeseries',
-    unit: 'short',
+    unit: UNIT.count,
     min: 0,
     ...sized(options),
     queries: [
-      { expr: gaugeMax(metrics.connectionsPeak.name, env, ['env']), legend: 'peak', expect: 'data' },
       {
-        expr: gaugeMax(metrics.connectionLimit.name, env, ['env']),
+        expr: gaugeSum(
+          metrics.subscribersConnected.name,
+          { ...env, ...(scope.run ? { run: scope.run } : {}) },
+          ['env'],
+        ),
+        legend: 'connected',
+        expect: 'data',
+      },
+      {
+        // The plan limit belongs to the environment, not to a run.
+        expr: gaugeMax(metrics.connectionLimit.name, scope.env === undefined ? {} : { env: scope.env }, [
+          'env',
+        ]),
         legend: 'limit',
         expect: 'maybe-empty',
         emptyWhen: 'the environment has no connection limit configured',
@@ -303,18 +332,87 @@ export function connectionHeadroomPanel(
   };
 }
 
-/** 1 − the SLO error ratio over its window divided by the budget, per path (or env). */
+/** One heatmap of the latency histogram for one delivery path: the whole distribution over time. */
+export function latencyHeatmapPanel(
+  metrics: MetricCatalog,
+  scope: Scope,
+  path: DeliveryPath,
+  options: PanelOptions = {},
+): PanelSpec {
+  return {
+    title: titled(`Latency heatmap — ${path}`, options),
+    description:
+      `Deliveries on ${path} per latency bucket over time (the histogram behind the quantiles): a second ` +
+      'band or a smear towards the deadline shows what p99 alone hides.',
+    visualisation: 'heatmap',
+    unit: UNIT.seconds,
+    alertAnnotations: true,
+    ...sized(options),
+    queries: [
+      {
+        expr: bucketIncrease(metrics.deliveryLatency.name, { ...scope, path }),
+        legend: '{{le}}',
+        format: 'heatmap',
+        expect: path === 'polling' ? 'maybe-empty' : 'data',
+        ...(path === 'polling' ? { emptyWhen: 'the probe does not poll' } : {}),
+      },
+    ],
+  };
+}
+
+/** Per probe and client: are all the subscribers it wants SUBSCRIBED, over time. */
+export function subscriptionStatePanel(
+  metrics: MetricCatalog,
+  scope: Scope,
+  options: PanelOptions = {},
+): PanelSpec {
+  const env = envMatcher(scope);
+  const connected = selector(metrics.subscribersConnected.name, env);
+  const desired = selector(metrics.subscribersDesired.name, env);
+  return {
+    title: titled('Subscription state', options),
+    description:
+      'Per probe and client kind: green while every wanted subscriber is SUBSCRIBED, red while some are ' +
+      'not (CHANNEL_ERROR, TIMED_OUT, CLOSED or still joining) — when the gaps began and how long they lasted.',
+    visualisation: 'state-timeline',
+    unit: UNIT.count,
+    states: [
+      { value: 1, text: 'all SUBSCRIBED', color: 'green' },
+      { value: 0, text: 'subscribers missing', color: 'red' },
+    ],
+    ...sized(options),
+    queries: [
+      {
+        expr: `min by (probe, client) (${connected} >= bool ${desired})`,
+        legend: '{{probe}} {{client}}',
+        expect: 'data',
+      },
+    ],
+  };
+}
+
+export const LATENCY_HEATMAP_PATHS: readonly DeliveryPath[] = DELIVERY_PATHS;
+
+/**
+ * Budget left over the SLO's window, from the recording rule (prometheus/rules/canary-slo.rules.yaml):
+ * the dashboard never evaluates a 28-day range itself.
+ */
 export function errorBudgetPanel(slo: Slo, scope: Scope, options: PanelOptions = {}): PanelSpec {
-  const budget = Number((1 - slo.objective).toFixed(10));
-  const ratio = errorRatioQuery(slo, slo.window, scope.env === undefined ? {} : { env: scope.env });
+  const env = scope.env === undefined ? '' : `, env="${scope.env}"`;
   return {
     title: titled(`Error budget remaining — ${slo.name}`, options),
     description: `${slo.description} Objective ${slo.objective} over ${slo.window}; 100% = untouched, below 0 = exhausted.`,
     visualisation: 'stat',
-    unit: 'percentunit',
+    unit: UNIT.ratio,
     redBelow: 0,
     ...sized(options),
-    queries: [{ expr: `1 - (${ratio}) / ${budget}`, legend: '{{path}}', expect: 'data' }],
+    queries: [
+      {
+        expr: `${ERROR_BUDGET_REMAINING_RECORD_NAME}{slo="${slo.name}"${env}}`,
+        legend: '{{path}}',
+        expect: 'data',
+      },
+    ],
   };
 }
 
@@ -330,7 +428,7 @@ export function burnRatePanel(slo: Slo, scope: Scope, options: PanelOptions = {}
       'Error ratio divided by the error budget (1 = spending exactly the budget). Pages above 14.4 (1h) or 6 (6h), ' +
       'tickets above 1 (3d).',
     visualisation: 'timeseries',
-    unit: 'short',
+    unit: UNIT.count,
     min: 0,
     ...sized(options),
     queries: (['1h', '6h', '3d'] as const).map((window) => ({

@@ -10,6 +10,11 @@ export interface Scope {
   readonly env?: string;
   /** Regex value for the `path` label (multi-value variables expand to `(a|b)`). */
   readonly path?: string;
+  /**
+   * Regex value for the `run_id` label of pushed runs (`$run_id`; All = `.*`, which also matches
+   * scraped series, which have no run_id).
+   */
+  readonly run?: string;
 }
 
 /** Extra exact-match label filters, e.g. `{ outcome: 'dropped' }`. */
@@ -19,6 +24,7 @@ export function selector(metric: string, scope: Scope = {}, equals: Equals = {})
   const parts: string[] = [];
   if (scope.env !== undefined) parts.push(`env="${scope.env}"`);
   if (scope.path !== undefined) parts.push(`path=~"${scope.path}"`);
+  if (scope.run !== undefined) parts.push(`run_id=~"${scope.run}"`);
   for (const [label, value] of Object.entries(equals)) parts.push(`${label}="${value}"`);
   return parts.length ? `${metric}{${parts.join(', ')}}` : metric;
 }
@@ -45,6 +51,11 @@ export function gaugeMax(metric: string, scope: Scope, by: readonly string[]): s
   return by.length
     ? `max by (${by.join(', ')}) (${selector(metric, scope)})`
     : `max(${selector(metric, scope)})`;
+}
+
+/** Histogram buckets per `le` for a heatmap: the count that landed in each bucket per interval. */
+export function bucketIncrease(histogram: string, scope: Scope, equals: Equals = {}): string {
+  return `sum by (le) (increase(${selector(`${histogram}_bucket`, scope, equals)}[${RATE_WINDOW}]))`;
 }
 
 /** Share of events with the given label value among all, per `by` (0 when none matched yet). */

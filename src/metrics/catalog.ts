@@ -57,11 +57,28 @@ export type PublishMode = (typeof PUBLISH_MODES)[number];
 
 export type MetricType = 'counter' | 'gauge' | 'histogram';
 
+/**
+ * What a metric's value measures. Names carry it as a suffix where Prometheus conventions have one
+ * (`_seconds`, `_bytes`, `_ratio`, `_info`); `count` is a number of things (counters end `_total`),
+ * `events_per_second` a rate the harness sets itself (not one Prometheus derives with rate()).
+ * Dashboards pick their Grafana unit from it (src/dashboards).
+ */
+export const METRIC_UNITS = [
+  'seconds',
+  'bytes',
+  'ratio',
+  'count',
+  'events_per_second',
+  'boolean',
+  'info',
+] as const;
+export type MetricUnit = (typeof METRIC_UNITS)[number];
+
 export interface MetricSpec<L extends string = string> {
   readonly name: string;
   readonly type: MetricType;
   readonly help: string;
-  readonly unit: 'seconds' | 'bytes' | 'ratio' | 'count' | 'boolean' | 'info';
+  readonly unit: MetricUnit;
   readonly labels: readonly L[];
   readonly buckets?: readonly number[];
 }
@@ -347,9 +364,9 @@ export const catalog = {
   connectionsPeak: metric({
     name: 'canary_connections_peak',
     type: 'gauge',
-    help: 'Highest number of concurrently SUBSCRIBED subscribers seen in this process.',
+    help: "Highest number of the probe's subscribers concurrently SUBSCRIBED since it started: a run's headroom verdict. Alerts take max_over_time of canary_subscribers_connected instead.",
     unit: 'count',
-    labels: ['env'],
+    labels: ['env', 'probe'],
   }),
 
   // ── Load scenarios ────────────────────────────────────────────────────────────
@@ -364,7 +381,7 @@ export const catalog = {
     name: 'canary_load_arrival_rate',
     type: 'gauge',
     help: 'Waiver arrival rate (events per second) the running load scenario wants now.',
-    unit: 'count',
+    unit: 'events_per_second',
     labels: ['env', 'scenario'],
   }),
 

@@ -3,6 +3,7 @@
  * (no global registry: tests and shards each get their own).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { CANARY_VERSION } from '../shared/index.js';
 import { catalog, type Catalog, type MetricSpec } from './catalog.js';
 
 type Instrument<S> = S extends { type: 'counter'; labels: readonly (infer L extends string)[] }
@@ -42,9 +43,6 @@ export function createMetrics(options: MetricsOptions = {}): { registry: Registr
   const entries = Object.entries(catalog).map(([key, spec]) => [key, instrument(spec, registry)]);
   // The mapped type is checked per key above; Object.fromEntries loses it.
   const metrics = Object.fromEntries(entries) as CanaryMetrics;
-  metrics.buildInfo.set(
-    { version: process.env.npm_package_version ?? '0.1.0', node_version: process.version },
-    1,
-  );
+  metrics.buildInfo.set({ version: CANARY_VERSION, node_version: process.version }, 1);
   return { registry, metrics };
 }

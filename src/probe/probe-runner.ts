@@ -638,7 +638,7 @@ export class ProbeRunner {
     }
     if (total > this.peakConnected) {
       this.peakConnected = total;
-      this.metrics.connectionsPeak.set({ env: this.env.name }, total);
+      this.metrics.connectionsPeak.set(this.labels, total);
     }
   }
 

@@ -6,3 +6,5 @@ export * from './errors.js';
 export * from './exit-codes.js';
 export * from './log.js';
 export * from './clock.js';
+export * from './duration.js';
+export * from './version.js';

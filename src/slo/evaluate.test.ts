@@ -45,7 +45,7 @@ function filledRegistry() {
   metrics.joinAttempts.inc(client, 60);
   for (let i = 0; i < 60; i++) metrics.timeToSubscribed.observe(client, i < 57 ? 0.2 : 7);
   metrics.subscriptionTransitions.inc({ ...client, status: 'SUBSCRIBED' }, 60);
-  metrics.connectionsPeak.set({ env: 'local' }, 60);
+  metrics.connectionsPeak.set({ env: 'local', probe: 'p' }, 60);
   metrics.connectionLimit.set({ env: 'local' }, 200);
   return registry;
 }
@@ -91,7 +91,7 @@ describe('SLO evaluator', () => {
     const client = { env: 'local', probe: 'p', client: 'lean' };
     metrics.joinAttempts.inc(client, 10);
     metrics.subscriptionTransitions.inc({ ...client, status: 'SUBSCRIBED' }, 10);
-    metrics.connectionsPeak.set({ env: 'local' }, 10);
+    metrics.connectionsPeak.set({ env: 'local', probe: 'p' }, 10);
     const headroom = spec.slos.filter((s) => s.name === 'headroom');
     const verdict = await evaluateSlos(headroom, registrySource(registry));
     expect(verdict.results[0]).toMatchObject({ status: 'breached', ratio: 1, peakSubscribers: 10 });

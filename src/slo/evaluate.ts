@@ -3,7 +3,7 @@
  * good / total from an SliSource, compared with the objective. Used by `canary load` at the end of a
  * run, by `canary slo` on a stored report or on Prometheus, and by the reports.
  */
-import { parseDurationSeconds } from './duration.js';
+import { parseDurationSeconds } from '../shared/duration.js';
 import { sliSelectors, type SliScope } from './sli-queries.js';
 import { sliKind, type SliKind, type Slo } from './slo-spec.js';
 import type { SeriesValue, SliSource } from './sli-source.js';

@@ -4,7 +4,6 @@
  * a run's in-process registry and a Prometheus server — which give the same verdict on the same data.
  * Imports metrics, config and shared.
  */
-export * from './duration.js';
 export * from './slo-spec.js';
 export * from './sli-queries.js';
 export * from './sli-source.js';

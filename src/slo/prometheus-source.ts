@@ -7,7 +7,7 @@
  *   registry only within a tolerance.
  */
 import { CanaryError } from '../shared/index.js';
-import { formatPromDuration } from './duration.js';
+import { formatPromDuration } from '../shared/duration.js';
 import { renderSelector, type SeriesSelector } from './sli-queries.js';
 import type { SeriesValue, SliSource } from './sli-source.js';
 
@@ -20,6 +20,8 @@ export interface PrometheusSourceOptions {
   end?: Date;
   /** Per-query timeout; default 10 s. */
   timeoutMs?: number;
+  /** Extra label matchers on every series, e.g. { run_id: '…' } for one pushed run. */
+  matchers?: Readonly<Record<string, string>>;
 }
 
 interface PromVectorResponse {
@@ -70,25 +72,20 @@ export function prometheusSource(options: PrometheusSourceOptions): SliSource & 
     return body.data.result.map((sample) => ({ labels: sample.metric, value: Number(sample.value[1]) }));
   }
 
+  const only = options.matchers ?? {};
+  const select = (selector: SeriesSelector): string =>
+    renderSelector({ metric: selector.metric, matchers: { ...selector.matchers, ...only } });
   const span = range ? `range ${range}` : 'instant';
   return {
-    description: `prometheus ${base} (${span}${options.end ? ` at ${options.end.toISOString()}` : ''})`,
+    description: `prometheus ${base} (${span}${options.end ? ` at ${options.end.toISOString()}` : ''}${Object.entries(
+      only,
+    )
+      .map(([label, value]) => `, ${label}=${value}`)
+      .join('')})`,
     query,
     sum: (selector: SeriesSelector, by: readonly string[]) =>
-      query(
-        grouped(
-          'sum',
-          by,
-          range ? `increase(${renderSelector(selector)}[${range}])` : renderSelector(selector),
-        ),
-      ),
+      query(grouped('sum', by, range ? `increase(${select(selector)}[${range}])` : select(selector))),
     max: (selector: SeriesSelector, by: readonly string[]) =>
-      query(
-        grouped(
-          'max',
-          by,
-          range ? `max_over_time(${renderSelector(selector)}[${range}])` : renderSelector(selector),
-        ),
-      ),
+      query(grouped('max', by, range ? `max_over_time(${select(selector)}[${range}])` : select(selector))),
   };
 }

@@ -5,7 +5,7 @@
  * "total" per SLI kind.
  */
 import { catalog } from '../metrics/index.js';
-import { parseDurationSeconds } from './duration.js';
+import { parseDurationSeconds } from '../shared/duration.js';
 import { sliKind, type Slo } from './slo-spec.js';
 
 /** Label matchers: a string is an exact match, a list matches any of its values. */

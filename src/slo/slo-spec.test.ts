@@ -64,7 +64,7 @@ describe('SLO spec', () => {
     expect(message).toContain(`${file}: slos[0].name: not a valid SLO name — use kebab-case`);
     expect(message).toContain(`${file}: slos[0].objective: objective is a ratio below 1`);
     expect(message).toContain(
-      `${file}: slos[0].sli.latency.threshold: threshold must equal a histogram bucket`,
+      `${file}: slos[0].sli.latency.threshold: threshold "0.7s" must equal a histogram bucket`,
     );
     expect(message).toContain(`${file}: slos[0].colour: unknown key "colour"`);
   });
@@ -119,5 +119,16 @@ describe('SLO spec', () => {
     const { code, message } = errorOf(() => loadSloFile(file));
     expect(code).toBe('CONFIG_INVALID');
     expect(message).toContain(file);
+  });
+
+  it('reads windows in the same duration grammar as every other file, weeks included', () => {
+    const base = { name: 'weekly', description: 'weekly', objective: 0.99, sli: { delivery: {} } };
+    const spec = parseSloSpec({ version: 'canary.slo/v1', slos: [{ ...base, window: '1w' }] }, 'slos/w.yaml');
+    expect(spec.slos[0]?.window).toBe('1w');
+    expect(() =>
+      parseSloSpec({ version: 'canary.slo/v1', slos: [{ ...base, window: '4 weeks' }] }, 'slos/x.yaml'),
+    ).toThrow(
+      'slos/x.yaml: slos[0].window: "4 weeks" is not a duration — write it like 250ms, 2s, 1m, 1h30m, 28d or 1w',
+    );
   });
 });

@@ -20,21 +20,25 @@
  *         # headroom: { minSubscribers: 150, joinSuccess: 0.999 }  # peak ≥ min and joins succeed
  */
 import { z } from 'zod';
-import { configInvalid, configIssues, loadYamlFile } from '../config/index.js';
+import { configInvalid, configIssues, durationText, loadYamlFile } from '../config/index.js';
 import { DELIVERY_PATHS, LATENCY_BUCKETS_SECONDS, SUBSCRIBE_BUCKETS_SECONDS } from '../metrics/index.js';
-import { durationSchema, parseDurationSeconds } from './duration.js';
+import { parseDurationSeconds } from '../shared/duration.js';
 
 export const SLO_SPEC_VERSION = 'canary.slo/v1';
 
 function bucketDuration(buckets: readonly number[], what: string) {
-  return durationSchema.refine(
-    (text) => buckets.some((bucket) => Math.abs(bucket - (parseDurationSeconds(text) ?? NaN)) < 1e-9),
-    {
-      message: `${what} must equal a histogram bucket of the metric catalogue — use one of ${buckets
-        .map((b) => `${b}s`)
-        .join(', ')}`,
-    },
-  );
+  return durationText().superRefine((text, ctx) => {
+    const seconds = parseDurationSeconds(text);
+    if (seconds === undefined) return; // durationText reported it, naming the value
+    if (!buckets.some((bucket) => Math.abs(bucket - seconds) < 1e-9)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${what} "${text}" must equal a histogram bucket of the metric catalogue — use one of ${buckets
+          .map((b) => `${b}s`)
+          .join(', ')}`,
+      });
+    }
+  });
 }
 
 const latencySliSchema = z.strictObject({
@@ -96,7 +100,7 @@ export const sloSchema = z
       .number()
       .gt(0, 'objective is a ratio — write e.g. 0.999 for 99.9%')
       .lt(1, 'objective is a ratio below 1 — write e.g. 0.999 for 99.9%'),
-    window: durationSchema.default('28d'),
+    window: durationText({ min: 60_000 }).default('28d'),
     envs: z.array(z.string().min(1)).min(1).optional(),
     paths: z.array(z.enum(DELIVERY_PATHS)).min(1).optional(),
     sli: sliSchema,

@@ -33,7 +33,11 @@ const thresholds = JSON.parse(
 
 describe('golden files', () => {
   it('in-slos.yaml gives out-canary-slo.rules.yaml', () => {
-    const files = renderAlertRules({ catalog, slos });
+    const files = renderAlertRules({
+      catalog,
+      slos,
+      runbookBase: 'https://git.example.com/ops/canary/blob/main/docs/runbooks.md',
+    });
     expectGolden('out-canary-slo.rules.yaml', files.find((f) => f.path === SLO_RULES_PATH)?.content ?? '');
   });
 

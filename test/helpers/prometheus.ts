@@ -40,6 +40,10 @@ export interface PrometheusOptions {
   scrapeIntervalSeconds?: number;
   /** How long to wait for Prometheus to report ready; 30 s by default. */
   startTimeoutMs?: number;
+  /** `honor_labels` on every scrape job (the shipped scrape configs set it). */
+  honorLabels?: boolean;
+  /** Extra command-line flags, e.g. '--web.enable-remote-write-receiver'. */
+  extraArgs?: readonly string[];
 }
 
 export interface PromSample {
@@ -104,6 +108,7 @@ function renderConfig(options: PrometheusOptions): string {
     scrape_configs: [...jobs.entries()].map(([key, job]) => ({
       job_name: key.split('\u0000')[0],
       metrics_path: job.metricsPath,
+      ...(options.honorLabels === undefined ? {} : { honor_labels: options.honorLabels }),
       static_configs: job.groups.map((group) => ({ targets: [group.target], labels: group.labels })),
     })),
   };
@@ -127,8 +132,12 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
       `Prometheus is not installed at ${PROMETHEUS_BINARY}: install the Debian package (apt-get install prometheus) or set PROMETHEUS_BIN`,
     );
   }
-  if (options.scrapeTargets.length === 0 && (options.ruleFiles ?? []).length === 0) {
-    throw new Error('startPrometheus needs at least one scrape target or rule file');
+  if (
+    options.scrapeTargets.length === 0 &&
+    (options.ruleFiles ?? []).length === 0 &&
+    (options.extraArgs ?? []).length === 0
+  ) {
+    throw new Error('startPrometheus needs at least one scrape target, rule file or flag');
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'canary-prometheus-'));
   const configFile = path.join(dir, 'prometheus.yml');
@@ -148,6 +157,7 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
         `--storage.tsdb.path=${path.join(dir, 'data')}`,
         `--web.listen-address=127.0.0.1:${port}`,
         '--log.level=warn',
+        ...(options.extraArgs ?? []),
       ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );

@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { alertRuleFiles, isAlertingRule } from '../../src/alerts/index.js';
+import { defaultRunbookBase } from '../../src/cli/commands/generate.js';
 import { catalog } from '../../src/metrics/index.js';
 import { loadSloFile } from '../../src/slo/index.js';
 import { freeLoopbackPort } from '../helpers/prometheus.js';
@@ -42,8 +43,8 @@ describe.skipIf(!amtool)('amtool', () => {
   });
 
   it.each([
-    ['page', 'canary-pager'],
-    ['ticket', 'canary-tickets'],
+    ['critical', 'canary-pager'],
+    ['warning', 'canary-tickets'],
     ['info', 'canary-info'],
   ])('routes severity=%s alerts to %s', async (severity, receiver) => {
     const { stdout } = await run(amtool as string, [
@@ -52,7 +53,7 @@ describe.skipIf(!amtool)('amtool', () => {
       'test',
       `--config.file=${configFile}`,
       `severity=${severity}`,
-      'alertname=CanaryDeliveryBudgetFastBurn',
+      'alertname=CanaryDeliverySuccessBudgetFastBurn',
       'env=prod',
     ]);
     expect(stdout.trim()).toBe(receiver);
@@ -65,7 +66,7 @@ describe('the inhibition rules', () => {
     inhibit_rules: { source_matchers: string[]; target_matchers: string[]; equal?: string[] }[];
   };
   const slos = loadSloFile(path.join(root, 'slos/delivery.yaml')).slos;
-  const alerts = alertRuleFiles({ catalog, slos })
+  const alerts = alertRuleFiles({ catalog, slos, runbookBase: defaultRunbookBase() ?? '' })
     .flatMap((file) => file.groups)
     .flatMap((group) => group.rules)
     .filter(isAlertingRule);
@@ -83,8 +84,9 @@ describe('the inhibition rules', () => {
     const muted = alerts.filter((a) => a.labels.kind === 'symptom').map((a) => a.alert);
     expect(muted).toEqual(
       expect.arrayContaining([
-        'CanaryDeliveryBudgetFastBurn',
-        'CanaryLatencyBudgetFastBurn',
+        'CanaryDeliverySuccessBudgetFastBurn',
+        'CanaryDeliveryLatencyBudgetFastBurn',
+        'CanaryPollingLatencyBudgetFastBurn',
         'CanarySubscribersNotConnected',
         'CanaryZombieSubscribers',
       ]),
@@ -94,10 +96,13 @@ describe('the inhibition rules', () => {
     expect(notMuted.sort()).toEqual(['CanaryHarnessOverloaded', 'CanaryProbeAbsent']);
   });
 
-  it('let a page mute the ticket of the same SLO, environment and path only', () => {
-    const rule = config.inhibit_rules.find((r) => r.source_matchers.includes('severity="page"'));
+  it('let a critical alert mute the warning of the same SLO, environment and path only', () => {
+    const rule = config.inhibit_rules.find((r) => r.source_matchers.includes('severity="critical"'));
+    expect(rule?.target_matchers).toEqual(['severity="warning"']);
     expect(rule?.equal).toEqual(['slo', 'env', 'path']);
-    for (const alert of alerts.filter((a) => a.labels.severity === 'page')) {
+    for (const alert of alerts.filter(
+      (a) => a.labels.severity === 'critical' && a.labels.kind === 'symptom',
+    )) {
       expect(alert.labels.slo, `${alert.alert} carries the slo label`).toBeTruthy();
     }
   });
@@ -152,11 +157,11 @@ describe.skipIf(!alertmanager)('a real Alertmanager with this configuration', ()
           }),
           alert({
             alertname: 'CanarySubscribersNotConnected',
-            severity: 'ticket',
+            severity: 'warning',
             kind: 'symptom',
             env: 'prod',
           }),
-          alert({ alertname: 'CanaryProbeAbsent', severity: 'ticket', kind: 'harness' }),
+          alert({ alertname: 'CanaryProbeAbsent', severity: 'critical', kind: 'harness' }),
         ]),
       });
       expect(posted.status).toBe(200);

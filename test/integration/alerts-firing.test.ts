@@ -70,18 +70,18 @@ describe.skipIf(skipWithoutPrometheus)('alerts on a probe run whose broadcasts a
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
-  it('pages with CanaryDeliveryBudgetFastBurn for the broadcast path', async () => {
+  it('pages with CanaryDeliverySuccessBudgetFastBurn for the broadcast path', async () => {
     const running = prometheus as RunningPrometheus;
     await running.waitFor(
       `sum(${catalog.deliveryOutcomes.name}{env="${ENV}", path="broadcast", outcome="dropped"}) > 0`,
       { timeoutMs: 90_000 },
     );
     const firing = await running.waitFor(
-      `ALERTS{alertname="CanaryDeliveryBudgetFastBurn", alertstate="firing", env="${ENV}", path="broadcast"}`,
+      `ALERTS{alertname="CanaryDeliverySuccessBudgetFastBurn", alertstate="firing", env="${ENV}", path="broadcast"}`,
       { timeoutMs: 60_000 },
     );
     expect(firing[0]?.metric).toMatchObject({
-      severity: 'page',
+      severity: 'critical',
       kind: 'symptom',
       slo: 'delivery-success',
       sli: 'delivery',

@@ -22,6 +22,7 @@ import {
   sliErrorRecordName,
   type AlertingRule,
 } from '../../src/alerts/index.js';
+import { defaultRunbookBase } from '../../src/cli/commands/generate.js';
 import { allMetrics, catalog } from '../../src/metrics/index.js';
 import { loadSloFile } from '../../src/slo/index.js';
 
@@ -48,8 +49,10 @@ function tool(name: string): string | undefined {
 const promtool = tool('promtool');
 const slos = loadSloFile(path.join(root, 'slos/delivery.yaml')).slos;
 
+const runbookBase = defaultRunbookBase() ?? '';
+
 function generatedAlerts(): AlertingRule[] {
-  return alertRuleFiles({ catalog, slos })
+  return alertRuleFiles({ catalog, slos, runbookBase })
     .flatMap((file) => file.groups)
     .flatMap((group) => group.rules)
     .filter(isAlertingRule);
@@ -99,25 +102,29 @@ describe('the promtool unit tests', () => {
 describe('every generated alert', () => {
   const runbooks = fs.readFileSync(path.join(root, 'docs/runbooks.md'), 'utf8');
   const anchors = new Set(
-    [...runbooks.matchAll(/^##+ (.+)$/gm)].map((match) =>
-      (match[1] as string)
-        .trim()
-        .toLowerCase()
-        .replace(/[^a-z0-9 -]/g, '')
-        .replace(/ /g, '-'),
-    ),
+    [...runbooks.matchAll(/^##+ (.+)$/gm)].map((match) => runbookAnchor(match[1] as string)),
   );
 
   it.each(generatedAlerts().map((rule) => [rule.alert, rule] as const))(
-    '%s has a summary, a description quoting its value, a severity and a runbook section',
+    '%s has a summary, a description quoting its value, a severity and an absolute runbook link to a section',
     (name, rule) => {
       expect(rule.annotations.summary.length).toBeGreaterThan(10);
       expect(rule.annotations.description).toContain('{{ $value');
-      expect(['page', 'ticket', 'info']).toContain(rule.labels.severity);
-      expect(rule.annotations.runbook_url).toBe(`docs/runbooks.md#${runbookAnchor(name)}`);
-      expect(anchors, `docs/runbooks.md needs a "## ${name}" section`).toContain(runbookAnchor(name));
+      expect(['critical', 'warning', 'info']).toContain(rule.labels.severity);
+      const link = new URL(rule.annotations.runbook_url);
+      expect(link.protocol).toBe('https:');
+      expect(`${link.origin}${link.pathname}`).toBe(runbookBase);
+      expect(anchors, `docs/runbooks.md needs a section for ${name} (${link.hash})`).toContain(
+        link.hash.slice(1),
+      );
     },
   );
+
+  it('names are unique: no two SLOs share an alert', () => {
+    const names = generatedAlerts().map((rule) => rule.alert);
+    expect(names.length).toBeGreaterThan(0);
+    expect(names.filter((name, index) => names.indexOf(name) !== index)).toEqual([]);
+  });
 
   it('is explained in runbooks that name only metrics that exist', () => {
     const known = new Set([
@@ -134,12 +141,14 @@ describe('every generated alert', () => {
     expect([...new Set(named.filter((name) => !known.has(name)))]).toEqual([]);
   });
 
-  it('pages only for fast SLO burns and a mechanic token running out unrenewed', () => {
-    const pages = generatedAlerts().filter((rule) => rule.labels.severity === 'page');
+  it("pages for fast SLO burns, the dead man's switch and a mechanic token running out unrenewed only", () => {
+    const pages = generatedAlerts().filter((rule) => rule.labels.severity === 'critical');
     expect([...new Set(pages.map((rule) => rule.alert))].sort()).toEqual([
       'CanaryAuthTokenNearExpiry',
-      'CanaryDeliveryBudgetFastBurn',
-      'CanaryLatencyBudgetFastBurn',
+      'CanaryDeliveryLatencyBudgetFastBurn',
+      'CanaryDeliverySuccessBudgetFastBurn',
+      'CanaryPollingLatencyBudgetFastBurn',
+      'CanaryProbeAbsent',
     ]);
   });
 });
@@ -186,8 +195,8 @@ describe('canary generate', () => {
       harnessOverloaded: { ...catalog.harnessOverloaded, name: 'canary_harness_saturated' },
       subscribersConnected: { ...catalog.subscribersConnected, name: 'canary_subscribers_joined' },
     };
-    const before = renderAlertRules({ catalog, slos });
-    const after = renderAlertRules({ catalog: renamed, slos });
+    const before = renderAlertRules({ catalog, slos, runbookBase });
+    const after = renderAlertRules({ catalog: renamed, slos, runbookBase });
     const health = (files: typeof before) =>
       files.find((file) => file.path === HEALTH_RULES_PATH)?.content ?? '';
     expect(health(after)).not.toEqual(health(before));

@@ -38,6 +38,7 @@ const VARIABLES: Record<string, string> = {
   env_b: ENV,
   path: '.*',
   scenario: '.*',
+  run_id: '.*',
   __rate_interval: '30s',
   __range: '5m',
 };
@@ -70,10 +71,12 @@ const ALERT_EXPECTATIONS: Record<
   // A minute of probing is a tiny sample: one drop or one slow delivery among ~100 is already
   // 10× a 0.1 % budget. The burn alerts must evaluate cleanly (their inputs are checked through
   // the recording rules above); whether they fire on such a sample says nothing.
-  CanaryDeliveryBudgetFastBurn: { signal: 'none', firing: 'any' },
-  CanaryDeliveryBudgetSlowBurn: { signal: 'none', firing: 'any' },
-  CanaryLatencyBudgetFastBurn: { signal: 'none', firing: 'any' },
-  CanaryLatencyBudgetSlowBurn: { signal: 'none', firing: 'any' },
+  CanaryDeliverySuccessBudgetFastBurn: { signal: 'none', firing: 'any' },
+  CanaryDeliverySuccessBudgetSlowBurn: { signal: 'none', firing: 'any' },
+  CanaryDeliveryLatencyBudgetFastBurn: { signal: 'none', firing: 'any' },
+  CanaryDeliveryLatencyBudgetSlowBurn: { signal: 'none', firing: 'any' },
+  CanaryPollingLatencyBudgetFastBurn: { signal: 'none', firing: 'any' },
+  CanaryPollingLatencyBudgetSlowBurn: { signal: 'none', firing: 'any' },
 };
 
 /** `a - b > 0` → `a - b`: the series an alert compares against its threshold. */
@@ -128,10 +131,13 @@ describe.skipIf(skipWithoutPrometheus)('dashboards and rules on a real probe run
       },
       { logger: silentLogger },
     );
+    // Scraped as a Kubernetes setup would: an `env` target label naming the cluster, kept off the
+    // canary's own `env` by honor_labels as in every shipped scrape config (docs/metrics.md).
     prometheus = await startPrometheus({
-      scrapeTargets: [{ url: runHandle.exporterUrl, job: 'canary' }],
+      scrapeTargets: [{ url: runHandle.exporterUrl, job: 'canary', labels: { env: 'cluster-a' } }],
       ruleFiles: RULE_FILES,
       scrapeIntervalSeconds: 1,
+      honorLabels: true,
     });
     // Both realtime paths delivering, and long enough after that for 30 s rate windows to fill.
     for (const deliveryPath of ['postgres_changes', 'broadcast']) {

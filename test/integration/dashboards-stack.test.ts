@@ -11,6 +11,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { parseDurationMs } from '../../src/shared/index.js';
+import { loadSloFile } from '../../src/slo/index.js';
 import { loadCanaryConfig } from '../../src/config/index.js';
 
 const run = promisify(execFile);
@@ -72,6 +74,7 @@ describe.skipIf(!dockerCompose)('docker-compose', () => {
       'canary',
       'grafana',
       'prometheus',
+      'pushgateway',
       'target',
     ]);
     expect(compose.services.target?.profiles).toEqual(['local-target']);
@@ -96,6 +99,30 @@ describe('the compose files agree with each other', () => {
     expect(config.rule_files).toEqual(['rules/*.yaml']);
     const canaryJob = config.scrape_configs.find((job) => job.job_name === 'canary');
     expect(canaryJob?.static_configs[0]?.targets).toEqual(['canary:9464']);
+  });
+
+  it('keep data longer than the longest SLO window on a current Prometheus 3 that accepts pushed runs', () => {
+    const prometheus = compose.services.prometheus;
+    expect(prometheus?.image).toMatch(/^prom\/prometheus:v3\.\d+\.\d+$/);
+    const retention = prometheus?.command?.find((flag) => flag.startsWith('--storage.tsdb.retention.time='));
+    expect(retention, 'the 15-day default is shorter than a 28-day SLO').toBeDefined();
+    const kept = parseDurationMs(retention?.split('=')[1] ?? '') ?? 0;
+    const longest = Math.max(
+      ...fs
+        .readdirSync(path.join(root, 'slos'))
+        .flatMap((name) => loadSloFile(path.join(root, 'slos', name)).slos)
+        .map((slo) => parseDurationMs(slo.window) ?? 0),
+    );
+    expect(longest).toBeGreaterThanOrEqual(28 * 86_400_000);
+    expect(kept).toBeGreaterThan(longest);
+    expect(prometheus?.command).toContain('--web.enable-remote-write-receiver');
+    const config = parse(fs.readFileSync(path.join(root, 'prometheus/prometheus.yml'), 'utf8')) as {
+      scrape_configs: { job_name: string; honor_labels?: boolean; static_configs: { targets: string[] }[] }[];
+    };
+    const pushgateway = config.scrape_configs.find((job) => job.job_name === 'pushgateway');
+    expect(pushgateway?.honor_labels).toBe(true);
+    expect(pushgateway?.static_configs[0]?.targets).toEqual(['pushgateway:9091']);
+    expect(compose.services.pushgateway?.image).toMatch(/^prom\/pushgateway:v1\./);
   });
 
   it('provision Grafana with every generated dashboard and the Prometheus datasource', () => {

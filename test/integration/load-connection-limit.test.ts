@@ -49,7 +49,7 @@ async function discover(options: {
     'local',
     '--config',
     config,
-    '--out',
+    '--report-dir',
     out,
   ]);
   return {

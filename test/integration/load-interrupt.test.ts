@@ -20,7 +20,7 @@ describe('canary load interrupted', () => {
         'local',
         '--config',
         writeLocalConfig(dir),
-        '--out',
+        '--report-dir',
         out,
       ],
       { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },

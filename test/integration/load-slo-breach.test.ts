@@ -16,7 +16,7 @@ describe('canary load with an injected fault', () => {
       'local',
       '--config',
       config,
-      '--out',
+      '--report-dir',
       out,
     ]);
     expect(result.code, result.stdout + result.stderr).toBe(1);

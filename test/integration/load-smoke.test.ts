@@ -15,7 +15,7 @@ describe('canary load smoke', () => {
       'local',
       '--config',
       writeLocalConfig(dir),
-      '--out',
+      '--report-dir',
       out,
     ]);
     expect(result.stderr).not.toContain('INTERNAL');
@@ -56,7 +56,7 @@ describe('canary load smoke', () => {
       'local',
       '--config',
       writeLocalConfig(dir),
-      '--out',
+      '--report-dir',
       path.join(dir, 'out'),
     ]);
     expect(result.code).toBe(2);

@@ -161,7 +161,7 @@ describe.skipIf(skipWithoutPrometheus)('load shards scraped by Prometheus', () =
         '--config',
         config,
         '--allow-remote',
-        '--out',
+        '--report-dir',
         path.join(dir, 'single'),
       ],
       { env: secrets, timeoutMs: 120_000 },
@@ -192,7 +192,7 @@ describe.skipIf(skipWithoutPrometheus)('load shards scraped by Prometheus', () =
       '--linger',
       '120',
       '--no-progress',
-      '--out',
+      '--report-dir',
       path.join(dir, `shard-${index}`),
     ];
     shards.push(startShard([...common(0), '--feed-port', '0'], secrets));

@@ -8,7 +8,6 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import {
   loadCanaryConfig,
-  parseDuration,
   probesFor,
   selectEnvironments,
   type CanaryConfig,
@@ -24,7 +23,7 @@ import {
   type DiffReport,
 } from '../../diagnosis/index.js';
 import { resolveEnvironment, type ResolvedEnvironment } from '../../probe/index.js';
-import { CanaryError, ExitCode, createLogger, type Logger } from '../../shared/index.js';
+import { CanaryError, ExitCode, createLogger, durationFlag, type Logger } from '../../shared/index.js';
 import { faultSettingsSchema, startTarget } from '../../target/index.js';
 
 interface DiffFlags {
@@ -62,16 +61,6 @@ export function register(program: Command): void {
     .action(async (baseline: string, suspect: string, flags: DiffFlags) => {
       process.exitCode = await diff(baseline, suspect, flags);
     });
-}
-
-function durationFlag(flag: string, value: string): number {
-  const ms = parseDuration(value);
-  if (ms === undefined || ms <= 0) {
-    throw new CanaryError('CLI_USAGE', `${flag} ${value} is not a duration`, {
-      hint: 'write it like 30s, 5m or 1h',
-    });
-  }
-  return ms;
 }
 
 async function diff(baselineName: string, suspectName: string, flags: DiffFlags): Promise<number> {

@@ -1,16 +1,19 @@
 /**
  * `canary generate [--check]`: writes every generated file — Prometheus rules from the SLO specs
- * and the metric catalogue, Grafana dashboards, docs/metrics.md — or, with --check, regenerates
+ * and the metric catalogue, Grafana dashboards, JSON Schemas of the config kinds (schemas/),
+ * docs/metrics.md — or, with --check, regenerates
  * them in memory and exits 1 listing each file that differs, is missing, or is no longer generated.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { renderAlertRules, type GeneratedFile } from '../../alerts/index.js';
+import { checkRunbookBase, renderAlertRules, type GeneratedFile } from '../../alerts/index.js';
 import type * as DashboardsArea from '../../dashboards/index.js';
 import { catalog, renderMetricsDoc, type MetricKey, type MetricSpec } from '../../metrics/index.js';
 import { loadSloFile, type Slo } from '../../slo/index.js';
-import { CanaryError, ExitCode } from '../../shared/index.js';
+import { CanaryError, ExitCode, repositoryWebUrl } from '../../shared/index.js';
+import { createTargetMetrics } from '../../target/index.js';
+import { JSON_SCHEMA_FILES, renderJsonSchema } from '../json-schemas.js';
 
 const METRICS_DOC_PATH = 'docs/metrics.md';
 
@@ -18,13 +21,37 @@ const METRICS_DOC_PATH = 'docs/metrics.md';
 const GENERATED_DIRS = [
   { dir: 'prometheus/rules', suffix: '.yaml' },
   { dir: 'dashboards', suffix: '.json' },
+  { dir: 'schemas', suffix: '.json' },
 ] as const;
 
 export interface GenerateInput {
   /** Repository root: slos/ is read from it and generated paths are relative to it. */
   readonly root: string;
   readonly catalog?: Readonly<Record<MetricKey, MetricSpec>>;
+  /** Absolute URL of docs/runbooks.md; by default the one of the repository in package.json. */
   readonly runbookBase?: string;
+}
+
+/** docs/runbooks.md in the repository package.json names, on its default branch. */
+export function defaultRunbookBase(): string | undefined {
+  const repository = repositoryWebUrl();
+  return repository === undefined ? undefined : `${repository}/blob/main/docs/runbooks.md`;
+}
+
+function runbookBaseFor(input: GenerateInput): string {
+  const base = input.runbookBase ?? defaultRunbookBase();
+  if (base === undefined) {
+    throw new CanaryError('CLI_USAGE', 'generate needs an absolute runbook base URL', {
+      hint: 'pass --runbook-base https://…/docs/runbooks.md, or set "repository" in package.json',
+    });
+  }
+  try {
+    return checkRunbookBase(base);
+  } catch (error) {
+    throw new CanaryError('CLI_USAGE', `--runbook-base: ${(error as Error).message}`, {
+      hint: 'alerts are read in Slack and PagerDuty, where only an absolute link works',
+    });
+  }
 }
 
 function loadSlos(root: string): Slo[] {
@@ -52,17 +79,45 @@ async function loadDashboards(): Promise<typeof DashboardsArea> {
   }
 }
 
+/** The local target's own metrics, read from a fresh target registry, for docs/metrics.md. */
+export async function targetMetricSpecs(): Promise<MetricSpec[]> {
+  const { registry } = createTargetMetrics();
+  const types = new Map((await registry.getMetricsAsJSON()).map((metric) => [metric.name, metric.type]));
+  return registry
+    .getMetricsAsArray()
+    .map((metric) => {
+      const { name, help, labelNames } = metric as unknown as {
+        name: string;
+        help: string;
+        labelNames: string[];
+      };
+      const type = String(types.get(name)) as MetricSpec['type'];
+      const unit: MetricSpec['unit'] = name.endsWith('_bytes')
+        ? 'bytes'
+        : name.endsWith('_seconds')
+          ? 'seconds'
+          : 'count';
+      return { name, type, help, unit, labels: [...labelNames] };
+    })
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
 /** Every generated file with its content, in a stable order. */
 export async function generatedFiles(input: GenerateInput): Promise<GeneratedFile[]> {
   const metrics = input.catalog ?? catalog;
   const slos = loadSlos(input.root);
-  const runbook = input.runbookBase === undefined ? {} : { runbookBase: input.runbookBase };
+  const runbookBase = runbookBaseFor(input);
   const dashboards = await loadDashboards();
   const files: GeneratedFile[] = [
-    ...renderAlertRules({ catalog: metrics, slos, ...runbook }),
+    ...renderAlertRules({ catalog: metrics, slos, runbookBase }),
     ...dashboards.renderDashboards({ catalog: metrics, slos }),
   ];
-  files.push({ path: METRICS_DOC_PATH, content: renderMetricsDoc(Object.values(metrics)) });
+  for (const schema of JSON_SCHEMA_FILES)
+    files.push({ path: schema.path, content: renderJsonSchema(schema) });
+  files.push({
+    path: METRICS_DOC_PATH,
+    content: renderMetricsDoc(Object.values(metrics), { target: await targetMetricSpecs() }),
+  });
   return files;
 }
 
@@ -114,7 +169,8 @@ export function register(program: Command): void {
     .option('--root <dir>', 'repository root holding slos/, prometheus/ and dashboards/', process.cwd())
     .option(
       '--runbook-base <url>',
-      'where runbook links point, e.g. https://git.example.com/ops/canary/blob/main/docs/runbooks.md',
+      'absolute URL of docs/runbooks.md that alert runbook links point into ' +
+        '(default: docs/runbooks.md of the repository in package.json)',
     )
     .action(async (options: { check?: boolean; root: string; runbookBase?: string }) => {
       const root = path.resolve(options.root);

@@ -7,7 +7,7 @@
  */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { loadCanaryConfig, probesFor, selectEnvironments, type CanaryConfig } from '../../config/index.js';
+import { loadCanaryConfig, pickEnvironment, probesFor, type CanaryConfig } from '../../config/index.js';
 import {
   loadScenarioFile,
   plannedDurationMs,
@@ -22,7 +22,14 @@ import {
   type LoadRunResult,
   type Scenario,
 } from '../../load/index.js';
-import { createMetrics } from '../../metrics/index.js';
+import {
+  createMetrics,
+  newRunId,
+  parseOutputSpec,
+  startMetricsOutputs,
+  type MetricsOutputs,
+  type OutputSpec,
+} from '../../metrics/index.js';
 import { resolveEnvironment, type ResolvedEnvironment } from '../../probe/index.js';
 import {
   REPORT_SCHEMA,
@@ -44,13 +51,24 @@ import {
   type SloVerdict,
 } from '../../slo/index.js';
 import { createStatusHub, startExporter, type Exporter } from '../../server/index.js';
-import { CanaryError, createLogger, ExitCode, isCanaryError, sleep } from '../../shared/index.js';
+import {
+  CANARY_VERSION,
+  CanaryError,
+  createLogger,
+  durationFlag,
+  ExitCode,
+  isCanaryError,
+  sleep,
+} from '../../shared/index.js';
 import { faultSettingsSchema, startTarget } from '../../target/index.js';
 
 interface LoadFlags {
-  env: string;
+  env?: string;
   config: string;
-  out?: string;
+  out: string[];
+  reportDir?: string;
+  runId?: string;
+  pushInterval: string;
   allowRemote?: boolean;
   slos?: string;
   progress?: boolean;
@@ -68,12 +86,21 @@ export function register(program: Command): void {
     .command('load')
     .description('run a load scenario (scenarios/*.yaml) against an environment and judge its SLOs')
     .argument('<scenario>', 'scenario file, e.g. scenarios/smoke.yaml')
-    .requiredOption('--env <name>', 'environment to load (from the config)')
+    .option('--env <name>', 'environment to load (from the config; optional when it defines only one)')
     .option('--config <file>', 'config file', 'canary.yaml')
     .option(
-      '--out <dir>',
+      '--report-dir <dir>',
       'directory for report.json, junit.xml, summary.md and report.html (default artifacts/<scenario>)',
     )
+    .option(
+      '--out <output>',
+      'push metrics while running and at the end: prometheus-rw=<remote write URL> or ' +
+        'pushgateway=<URL> (repeatable)',
+      collect,
+      [],
+    )
+    .option('--run-id <id>', 'run_id label of pushed metrics (default: CANARY_RUN_ID or a timestamp)')
+    .option('--push-interval <duration>', 'with --out: push every this long while running', '10s')
     .option('--slos <file>', "SLO file to judge the run by, instead of the scenario's thresholds")
     .option('--allow-remote', 'allow load against a non-local environment (its loadRateCap still applies)')
     .option('--no-progress', 'no progress bar, even on a terminal')
@@ -106,6 +133,41 @@ export function register(program: Command): void {
     .action(async (scenarioFile: string, flags: LoadFlags) => {
       process.exitCode = await load(scenarioFile, flags);
     });
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/**
+ * `--out` values: outputs (`kind=URL`), or — the flag's meaning before outputs existed — the report
+ * directory, still accepted with a deprecation warning.
+ */
+export function splitOutFlags(
+  values: readonly string[],
+  reportDir: string | undefined,
+): {
+  outputs: OutputSpec[];
+  reportDir: string | undefined;
+} {
+  const outputs: OutputSpec[] = [];
+  let dir = reportDir;
+  for (const value of values) {
+    if (/^[a-z-]+=/.test(value)) {
+      outputs.push(parseOutputSpec(value));
+      continue;
+    }
+    if (dir !== undefined) {
+      throw new CanaryError('CLI_USAGE', `--out "${value}" is not an output`, {
+        hint: 'write --out prometheus-rw=URL or --out pushgateway=URL; the report directory is --report-dir',
+      });
+    }
+    process.stderr.write(
+      `canary: --out <dir> for reports is deprecated; use --report-dir ${value} (--out now takes prometheus-rw=URL or pushgateway=URL)\n`,
+    );
+    dir = value;
+  }
+  return { outputs, reportDir: dir };
 }
 
 /** The SLOs a scenario is judged by: --slos, or its thresholds (file, only, inline). */
@@ -144,7 +206,10 @@ export function scenarioSlos(scenario: Scenario, scenarioFile: string, override?
 async function load(scenarioFile: string, flags: LoadFlags): Promise<number> {
   const logger = createLogger({ level: process.env.LOG_LEVEL === 'debug' ? 'debug' : 'warn' });
   const startedAt = new Date();
-  let outDir = flags.out;
+  const split = splitOutFlags(flags.out, flags.reportDir);
+  let outDir = split.reportDir;
+  const pushIntervalMs = durationFlag('--push-interval', flags.pushInterval, 1000);
+  let outputs: MetricsOutputs | undefined;
   let scenario: Scenario | undefined;
   let env: ResolvedEnvironment | undefined;
   let exporter: Exporter | undefined;
@@ -162,8 +227,7 @@ async function load(scenarioFile: string, flags: LoadFlags): Promise<number> {
       });
     }
     const config: CanaryConfig = loadCanaryConfig(flags.config, { localFaultsSchema: faultSettingsSchema });
-    const [envConfig] = selectEnvironments(config, [flags.env]);
-    if (!envConfig) throw new CanaryError('CLI_USAGE', `--env ${flags.env}: not defined in ${flags.config}`);
+    const envConfig = pickEnvironment(config, flags.env);
     if (envConfig.remote && !flags.allowRemote) {
       throw new CanaryError(
         'UNSAFE_LOAD',
@@ -193,6 +257,21 @@ async function load(scenarioFile: string, flags: LoadFlags): Promise<number> {
     const created = createMetrics(shard ? { defaultLabels: { shard: String(shard.index) } } : {});
     const metrics = created.metrics;
     let registry = created.registry;
+    // Workers hold their own registries until the run merges them: push only the merged one.
+    let pushable: typeof registry | undefined = workers > 1 ? undefined : registry;
+    if (split.outputs.length > 0) {
+      const runId = flags.runId ?? process.env.CANARY_RUN_ID ?? newRunId(startedAt);
+      outputs = startMetricsOutputs({
+        outputs: split.outputs,
+        registry: () => pushable,
+        run: { run_id: runId, scenario: scenario.name },
+        intervalMs: pushIntervalMs,
+        logger,
+      });
+      process.stderr.write(
+        `canary: pushing metrics to ${split.outputs.map((o) => o.kind).join(', ')} as run_id="${runId}", scenario="${scenario.name}"\n`,
+      );
+    }
     const controller = new AbortController();
     const onSignal = (signal: NodeJS.Signals): void => {
       if (controller.signal.aborted) {
@@ -247,9 +326,10 @@ async function load(scenarioFile: string, flags: LoadFlags): Promise<number> {
         result = run.result;
         closeShard = run.close;
       } else if (workers > 1) {
-        const split = await runWithWorkers({ ...common, workers });
-        result = split.result;
-        registry = split.registry;
+        const merged = await runWithWorkers({ ...common, workers });
+        result = merged.result;
+        registry = merged.registry;
+        pushable = registry;
       } else {
         result = await runScenario({ ...common, metrics });
       }
@@ -265,6 +345,8 @@ async function load(scenarioFile: string, flags: LoadFlags): Promise<number> {
     );
     const report = buildLoadReport(result, verdict, snapshot);
     const files = writeReports(report, outDir);
+    for (const failure of (await outputs?.finish()) ?? []) process.stderr.write(`canary: ${failure}\n`);
+    outputs = undefined;
     process.stdout.write(renderSummary(report, files));
     await lingerForScrape(exporter, Number(flags.linger ?? 0));
     return report.run.exitCode;
@@ -276,9 +358,10 @@ async function load(scenarioFile: string, flags: LoadFlags): Promise<number> {
       message: error.message,
       ...(error.hint ? { hint: error.hint } : {}),
     };
-    writeReports(failureReport(scenario, flags.env, startedAt, failure), outDir);
+    writeReports(failureReport(scenario, flags.env ?? '', startedAt, failure), outDir);
     throw error;
   } finally {
+    await outputs?.finish();
     await exporter?.close();
     await closeShard?.();
     await env
@@ -290,7 +373,7 @@ async function load(scenarioFile: string, flags: LoadFlags): Promise<number> {
 function generator(): CanaryReport['generator'] {
   return {
     name: 'realtime-canary',
-    version: process.env.npm_package_version ?? '0.1.0',
+    version: CANARY_VERSION,
     node: process.version,
   };
 }

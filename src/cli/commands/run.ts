@@ -6,8 +6,14 @@
  */
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import { loadCanaryConfig, parseDuration, selectEnvironments } from '../../config/index.js';
-import { createHarnessHealth, createMetrics } from '../../metrics/index.js';
+import { loadCanaryConfig, selectEnvironments } from '../../config/index.js';
+import {
+  createHarnessHealth,
+  createMetrics,
+  newRunId,
+  parseOutputSpec,
+  startMetricsOutputs,
+} from '../../metrics/index.js';
 import {
   Scheduler,
   type EnvironmentRunStatus,
@@ -19,6 +25,7 @@ import { evaluateSlos, loadSloFile, registrySource, type Slo } from '../../slo/i
 import {
   CanaryError,
   createLogger,
+  durationFlag,
   ExitCode,
   sleep,
   type Logger,
@@ -35,6 +42,9 @@ interface RunFlags {
   outcomesFile?: string;
   summaryEvery: string;
   logLevel: string;
+  out?: string[];
+  runId?: string;
+  pushInterval?: string;
 }
 
 export function register(program: Command): void {
@@ -54,6 +64,15 @@ export function register(program: Command): void {
     .option('--outcomes-file <file>', 'append every final outcome as a JSON line to this file')
     .option('--summary-every <duration>', 'how often to print the summary', '5s')
     .option('--log-level <level>', 'debug, info, warn or error', process.env.LOG_LEVEL ?? 'info')
+    .option(
+      '--out <output>',
+      'also push metrics while running and at the end: prometheus-rw=<remote write URL> or ' +
+        'pushgateway=<URL> (repeatable)',
+      (value: string, previous: string[]) => [...previous, value],
+      [],
+    )
+    .option('--run-id <id>', 'run_id label of pushed metrics (default: CANARY_RUN_ID or a timestamp)')
+    .option('--push-interval <duration>', 'with --out: push every this long while running', '10s')
     .action(async (flags: RunFlags) => {
       process.exitCode = await run(flags);
     });
@@ -117,22 +136,10 @@ export async function startRun(flags: RunFlags, options: { logger?: Logger } = {
       hint: `use one of: ${LOG_LEVELS.join(', ')}`,
     });
   }
-  const durationMs = flags.duration === undefined ? undefined : parseDuration(flags.duration);
-  if (flags.duration !== undefined && (durationMs === undefined || durationMs <= 0)) {
-    throw new CanaryError('CLI_USAGE', `--duration ${flags.duration} is not a duration`, {
-      hint: 'write it like 30s, 5m or 1h',
-    });
-  }
-  const summaryEveryMs = parseDuration(flags.summaryEvery);
-  if (summaryEveryMs === undefined || summaryEveryMs < 500) {
-    throw new CanaryError(
-      'CLI_USAGE',
-      `--summary-every ${flags.summaryEvery} is not a duration of at least 500ms`,
-      {
-        hint: 'write it like 5s',
-      },
-    );
-  }
+  const durationMs = flags.duration === undefined ? undefined : durationFlag('--duration', flags.duration);
+  const summaryEveryMs = durationFlag('--summary-every', flags.summaryEvery, 500);
+  const outputSpecs = (flags.out ?? []).map(parseOutputSpec);
+  const pushIntervalMs = durationFlag('--push-interval', flags.pushInterval ?? '10s', 1000);
   const logger = options.logger ?? createLogger({ level });
   const config = loadCanaryConfig(flags.config, {
     localFaultsSchema: faultSettingsSchema,
@@ -152,6 +159,17 @@ export async function startRun(flags: RunFlags, options: { logger?: Logger } = {
   const { registry, metrics } = createMetrics({ defaultMetrics: true });
   const health = createHarnessHealth({ metrics });
   health.start();
+  const runId = flags.runId ?? process.env.CANARY_RUN_ID ?? newRunId();
+  const outputs = startMetricsOutputs({
+    outputs: outputSpecs,
+    registry: () => registry,
+    run: { run_id: runId },
+    intervalMs: pushIntervalMs,
+    logger,
+  });
+  if (outputSpecs.length > 0) {
+    logger.info('pushing metrics', { outputs: outputSpecs.map((o) => o.kind).join(', '), run_id: runId });
+  }
 
   let outcomes: fs.WriteStream | undefined;
   if (flags.outcomesFile) outcomes = fs.createWriteStream(flags.outcomesFile, { flags: 'a' });
@@ -186,6 +204,7 @@ export async function startRun(flags: RunFlags, options: { logger?: Logger } = {
       status.stop();
       health.stop();
       outcomes?.end();
+      await outputs.finish();
       throw error;
     },
   );
@@ -241,6 +260,8 @@ export async function startRun(flags: RunFlags, options: { logger?: Logger } = {
       const final = scheduler.status();
       summary.print(final, Date.now() - startedAt, true);
       logFinal(logger, final);
+      for (const failure of await outputs.finish())
+        logger.warn('final metrics push failed', { error: failure });
       await exporter.close();
       status.stop();
       health.stop();

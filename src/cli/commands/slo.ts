@@ -17,15 +17,15 @@ import {
 import {
   evaluateSlos,
   loadSloFile,
-  parseDurationSeconds,
   prometheusSource,
   snapshotSource,
   type SliSource,
 } from '../../slo/index.js';
-import { CanaryError } from '../../shared/index.js';
+import { CANARY_VERSION, CanaryError, durationFlag } from '../../shared/index.js';
 
 interface SloFlags {
   run?: string;
+  runId?: string;
   prometheus?: string;
   range?: string;
   at?: string;
@@ -48,6 +48,7 @@ export function register(program: Command): void {
       'with --prometheus: judge the increase over this window (e.g. 1h); default: counter values now',
     )
     .option('--at <time>', 'with --prometheus: evaluate at this ISO time instead of now')
+    .option('--run-id <id>', 'with --prometheus: only the series of this pushed run (canary load --out …)')
     .option('--slos <file>', 'SLO file (canary.slo/v1)', 'slos/delivery.yaml')
     .option('--env <name>', 'only this environment')
     .option('--out <dir>', 'also write report.json, junit.xml, summary.md and report.html here')
@@ -68,8 +69,11 @@ async function slo(flags: SloFlags): Promise<number> {
       hint: 'e.g. canary slo --run artifacts/smoke/report.json, or canary slo --prometheus http://127.0.0.1:9090 --range 1h',
     });
   }
-  if (flags.run !== undefined && (flags.range !== undefined || flags.at !== undefined)) {
-    throw new CanaryError('CLI_USAGE', '--range and --at apply to --prometheus only', {
+  if (
+    flags.run !== undefined &&
+    (flags.range !== undefined || flags.at !== undefined || flags.runId !== undefined)
+  ) {
+    throw new CanaryError('CLI_USAGE', '--range, --at and --run-id apply to --prometheus only', {
       hint: 'a report is judged over its whole run; drop --range/--at',
     });
   }
@@ -81,12 +85,7 @@ async function slo(flags: SloFlags): Promise<number> {
     base = readReportFile(flags.run);
     source = snapshotSource(base.metrics, `run report ${flags.run}`);
   } else {
-    const rangeSeconds = flags.range === undefined ? undefined : parseDurationSeconds(flags.range);
-    if (flags.range !== undefined && (rangeSeconds === undefined || rangeSeconds <= 0)) {
-      throw new CanaryError('CLI_USAGE', `--range ${flags.range} is not a duration`, {
-        hint: 'write it like 30m, 1h or 7d',
-      });
-    }
+    const rangeSeconds = flags.range === undefined ? undefined : durationFlag('--range', flags.range) / 1000;
     const end = flags.at === undefined ? undefined : new Date(flags.at);
     if (end && Number.isNaN(end.getTime())) {
       throw new CanaryError('CLI_USAGE', `--at ${flags.at} is not a time`, {
@@ -97,6 +96,7 @@ async function slo(flags: SloFlags): Promise<number> {
       url: flags.prometheus as string,
       ...(rangeSeconds !== undefined ? { rangeSeconds } : {}),
       ...(end ? { end } : {}),
+      ...(flags.runId === undefined ? {} : { matchers: { run_id: flags.runId } }),
     });
   }
   const verdict = await evaluateSlos(spec.slos, source, flags.env === undefined ? {} : { env: flags.env });
@@ -105,7 +105,7 @@ async function slo(flags: SloFlags): Promise<number> {
     schema: REPORT_SCHEMA,
     generator: {
       name: 'realtime-canary',
-      version: process.env.npm_package_version ?? '0.1.0',
+      version: CANARY_VERSION,
       node: process.version,
     },
     run: {

@@ -18,6 +18,7 @@ export function environmentComparisonDashboard(metrics: MetricCatalog): Dashboar
       envVariable(metrics, 'env_b', 'Environment B'),
       pathVariable(),
     ],
+    alertAnnotation: 'ALERTS{alertstate="firing", sli="latency", env=~"$env_a|$env_b"}',
     rows: [
       comparisonLatencyRow(metrics),
       comparisonDeliveryRow(metrics),

@@ -1,5 +1,6 @@
 /** Harness row: are the probes running, and how long do their rounds take? */
 import type { MetricCatalog } from '../metric-catalog.js';
+import { UNIT } from '../defaults.js';
 import type { RowSpec } from '../panel-spec.js';
 import { quantile, rate, selector } from '../promql.js';
 
@@ -27,7 +28,7 @@ export function probeRow(metrics: MetricCatalog): RowSpec {
         description:
           'Completed probe rounds per second, success or failure, and the last round\u2019s verdict.',
         visualisation: 'timeseries',
-        unit: 'reqps',
+        unit: UNIT.eventsPerSecond,
         queries: [
           {
             expr: rate(metrics.probeRuns.name, env, ['probe', 'result']),
@@ -38,6 +39,7 @@ export function probeRow(metrics: MetricCatalog): RowSpec {
             expr: `max by (probe) (${selector(metrics.probeSuccess.name, env)})`,
             legend: 'last round succeeded {{probe}}',
             expect: 'data',
+            unit: UNIT.boolean,
           },
         ],
       },

@@ -1,5 +1,6 @@
 /** Harness row: is the canary itself healthy enough for its numbers to be trusted? */
 import type { MetricCatalog } from '../metric-catalog.js';
+import { UNIT } from '../defaults.js';
 import type { RowSpec } from '../panel-spec.js';
 import { rate } from '../promql.js';
 
@@ -39,7 +40,7 @@ export function saturationRow(metrics: MetricCatalog): RowSpec {
         description:
           '1 while saturated: measurements are flagged untrusted and symptom alerts are inhibited.',
         visualisation: 'stat',
-        unit: 'short',
+        unit: UNIT.boolean,
         redAbove: 1,
         width: 6,
         queries: [
@@ -55,7 +56,7 @@ export function saturationRow(metrics: MetricCatalog): RowSpec {
         description:
           'Deliveries measured while the harness was overloaded, per path; excluded from latency SLIs.',
         visualisation: 'timeseries',
-        unit: 'reqps',
+        unit: UNIT.eventsPerSecond,
         width: 6,
         queries: [
           {

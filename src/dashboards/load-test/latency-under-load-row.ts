@@ -4,7 +4,7 @@ import type { RowSpec } from '../panel-spec.js';
 import { deliveryLatencyPanel, dropRatioPanel, timeToSubscribedPanel } from '../panels.js';
 
 export function latencyUnderLoadRow(metrics: MetricCatalog): RowSpec {
-  const scope = { env: '$env', path: '$path' };
+  const scope = { env: '$env', path: '$path', run: '$run_id' };
   return {
     title: 'Delivery under load',
     panels: [

@@ -22,8 +22,17 @@ export function loadTestDashboard(metrics: MetricCatalog): DashboardSpec {
         multi: true,
         includeAll: true,
       },
+      {
+        // Pushed runs (`canary load --out …`) carry run_id; All also shows scraped runs.
+        name: 'run_id',
+        label: 'Run',
+        source: { metric: metrics.loadTargetSubscribers.name, label: 'run_id' },
+        multi: true,
+        includeAll: true,
+      },
       pathVariable(),
     ],
+    alertAnnotation: 'ALERTS{alertstate="firing", sli="latency", env="$env"}',
     rows: [rampRow(metrics), latencyUnderLoadRow(metrics), limitsRow(metrics)],
   };
 }

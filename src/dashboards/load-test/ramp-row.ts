@@ -1,9 +1,14 @@
 /** Load-test row: what the scenario asked for (subscribers, arrival rate) against what it got. */
 import type { MetricCatalog } from '../metric-catalog.js';
+import { UNIT } from '../defaults.js';
 import type { PanelSpec, RowSpec } from '../panel-spec.js';
-import { gaugeSum, rate } from '../promql.js';
+import { gaugeSum, rate, type Scope } from '../promql.js';
 
 const NO_LOAD = 'no load scenario ran in the window (probes alone do not set load gauges)';
+
+/** One load run (`$run_id`, All = every run and every scraped series) in one environment. */
+const RUN: Scope = { env: '$env', run: '$run_id' };
+const RUN_MATCHERS = 'env="$env", scenario=~"$scenario", run_id=~"$run_id"';
 
 function subscriberRampPanel(metrics: MetricCatalog): PanelSpec {
   return {
@@ -16,13 +21,13 @@ function subscriberRampPanel(metrics: MetricCatalog): PanelSpec {
     width: 12,
     queries: [
       {
-        expr: `sum by (scenario) (${metrics.loadTargetSubscribers.name}{env="$env", scenario=~"$scenario"})`,
+        expr: `sum by (scenario) (${metrics.loadTargetSubscribers.name}{${RUN_MATCHERS}})`,
         legend: 'target {{scenario}}',
         expect: 'maybe-empty',
         emptyWhen: NO_LOAD,
       },
       {
-        expr: gaugeSum(metrics.subscribersConnected.name, { env: '$env' }, []),
+        expr: gaugeSum(metrics.subscribersConnected.name, RUN, []),
         legend: 'SUBSCRIBED',
         expect: 'data',
       },
@@ -35,23 +40,23 @@ function arrivalRatePanel(metrics: MetricCatalog): PanelSpec {
     title: 'Waiver arrivals: scenario rate vs published',
     description: 'Events per second the scenario wants against the events the publisher managed to publish.',
     visualisation: 'timeseries',
-    unit: 'reqps',
+    unit: UNIT.eventsPerSecond,
     min: 0,
     width: 12,
     queries: [
       {
-        expr: `sum by (scenario) (${metrics.loadArrivalRate.name}{env="$env", scenario=~"$scenario"})`,
+        expr: `sum by (scenario) (${metrics.loadArrivalRate.name}{${RUN_MATCHERS}})`,
         legend: 'wanted {{scenario}}',
         expect: 'maybe-empty',
         emptyWhen: NO_LOAD,
       },
       {
-        expr: rate(metrics.eventsPublished.name, { env: '$env' }, ['mode']),
+        expr: rate(metrics.eventsPublished.name, RUN, ['mode']),
         legend: 'published {{mode}}',
         expect: 'data',
       },
       {
-        expr: rate(metrics.publishErrors.name, { env: '$env' }, ['step']),
+        expr: rate(metrics.publishErrors.name, RUN, ['step']),
         legend: 'publish errors {{step}}',
         expect: 'maybe-empty',
         emptyWhen: 'no publication failed',

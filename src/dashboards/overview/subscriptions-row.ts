@@ -6,6 +6,7 @@ import {
   pollingStalenessPanel,
   subscribersPanel,
   subscriptionErrorsPanel,
+  subscriptionStatePanel,
   subscriptionStatusPanel,
   timeToSubscribedPanel,
 } from '../panels.js';
@@ -15,6 +16,7 @@ export function subscriptionsRow(metrics: MetricCatalog, scope: Scope): RowSpec 
   return {
     title: 'Subscriptions and fallbacks',
     panels: [
+      subscriptionStatePanel(metrics, scope, { width: 24 }),
       subscribersPanel(metrics, scope),
       subscriptionStatusPanel(metrics, scope),
       subscriptionErrorsPanel(metrics, scope),
