@@ -70,7 +70,7 @@ const forbidden = {
     'cli',
   ],
   load: ['slo', 'report', 'server', 'dashboards', 'target', 'diagnosis', 'cli'],
-  report: ['realtime', 'load', 'server', 'dashboards', 'target', 'diagnosis', 'cli'],
+  report: ['realtime', 'server', 'dashboards', 'target', 'diagnosis', 'cli'],
   server: ['load', 'report', 'dashboards', 'target', 'diagnosis', 'cli'],
   dashboards: ['realtime', 'probe', 'load', 'report', 'server', 'target', 'diagnosis', 'cli'],
   alerts: ['realtime', 'probe', 'load', 'report', 'server', 'dashboards', 'target', 'diagnosis', 'cli'],

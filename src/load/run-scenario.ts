@@ -7,7 +7,12 @@
  * with what was measured so far, so the report can say which.
  */
 import type { ProbeSpec } from '../config/index.js';
-import { createHarnessHealth, type CanaryMetrics, type HarnessHealth } from '../metrics/index.js';
+import {
+  createHarnessHealth,
+  type CanaryMetrics,
+  type HarnessHealth,
+  type OutcomeCounts,
+} from '../metrics/index.js';
 import { ProbeRunner, type ResolvedEnvironment } from '../probe/index.js';
 import {
   createLeanSubscriber,
@@ -17,6 +22,7 @@ import {
 import {
   CanaryError,
   isCanaryError,
+  percentileOfSorted,
   silentLogger,
   sleep,
   systemClock,
@@ -33,22 +39,19 @@ import type { RampPlan } from './executors/ramp-plan.js';
 import { rampingArrivalRatePlan } from './executors/ramping-arrival-rate.js';
 import { rampingSubscribersPlan } from './executors/ramping-subscribers.js';
 import { runBoundMs, plannedDurationMs, type Scenario } from './scenario-schema.js';
-import { percentileOf, RunTimeline, type PathCounts, type TimelinePoint } from './run-timeline.js';
+import { RunTimeline, type PathCounts, type TimelinePoint } from './run-timeline.js';
 import { publishesEvents, shareOf, type ShardRole } from './shard.js';
 
 export type StopReason =
   'completed' | 'interrupted' | 'max_duration' | 'max_events' | 'breaking_point' | 'failed';
 
-export interface LoadProgress {
+export interface LoadProgress extends OutcomeCounts {
   elapsedMs: number;
   plannedMs: number;
   phase: 'running' | 'draining';
   subscribersTarget: number;
   subscribersConnected: number;
   published: number;
-  delivered: number;
-  late: number;
-  dropped: number;
   /** connection-limit: the level being held. */
   level?: number;
 }
@@ -390,7 +393,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<LoadRunR
           overloadDetail: scenario.harness.forceOverloaded
             ? 'harness.forceOverloaded is set in the scenario'
             : `event-loop lag p99 ${snapshot.eventLoopLagP99Ms.toFixed(0)} ms, CPU ${(snapshot.cpuRatio * 100).toFixed(0)}% of a core`,
-          ...(window.length ? { latencyP95Ms: percentileOf(window, 0.95) as number } : {}),
+          ...(window.length ? { latencyP95Ms: percentileOfSorted(window, 0.95) as number } : {}),
         };
         const verdict = judgeLevel(observation, {
           latencyP95Ms: latencyLimitMs,

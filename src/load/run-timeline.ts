@@ -3,16 +3,19 @@
  * (via the runner's onOutcome), a latency reservoir per path, and a sample every `sampleEvery`
  * of subscribers wanted/connected, cumulative counts and the interval's latency percentiles.
  */
+import { addCounts, emptyCounts, outcomeCountsOf, type OutcomeCounts } from '../metrics/index.js';
+import { percentileOfSorted } from '../shared/index.js';
 import type { LoadOutcome } from './load-driver.js';
 
-export interface TimelinePoint {
+/** One sample of a run (the report's `timeline[]`, documented in docs/reports.md). */
+export interface TimelinePoint extends OutcomeCounts {
+  /** Seconds since the run started. */
   t: number;
   subscribersTarget: number;
   subscribersConnected: number;
+  /** Cumulative counts since the start (published and the outcome counts). */
   published: number;
-  delivered: number;
-  late: number;
-  dropped: number;
+  /** p50 / p95 latency (ms) per path of the outcomes recorded in this sampling interval. */
   latencyP50Ms: Record<string, number>;
   latencyP95Ms: Record<string, number>;
   overloaded: boolean;
@@ -20,21 +23,13 @@ export interface TimelinePoint {
   cpuRatio?: number;
 }
 
-export interface PathCounts {
-  delivered: number;
-  late: number;
-  dropped: number;
+export interface PathCounts extends OutcomeCounts {
   /** Outcomes measured while the harness was overloaded (their latency is left out). */
   untrusted: number;
 }
 
 /** Upper bound on stored latency samples per path; beyond it, reservoir sampling keeps a fair subset. */
 const RESERVOIR_SIZE = 20_000;
-
-export function percentileOf(sorted: readonly number[], q: number): number | undefined {
-  if (sorted.length === 0) return undefined;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
-}
 
 export class RunTimeline {
   readonly points: TimelinePoint[] = [];
@@ -51,7 +46,7 @@ export class RunTimeline {
   }
 
   record(outcome: LoadOutcome): void {
-    const counts = (this.counts[outcome.path] ??= { delivered: 0, late: 0, dropped: 0, untrusted: 0 });
+    const counts = (this.counts[outcome.path] ??= { ...emptyCounts(), untrusted: 0 });
     if (outcome.outcome === 'delivered' || outcome.outcome === 'late' || outcome.outcome === 'dropped') {
       counts[outcome.outcome] += 1;
     }
@@ -69,13 +64,9 @@ export class RunTimeline {
     }
   }
 
-  totals(): Omit<PathCounts, 'untrusted'> {
-    const total = { delivered: 0, late: 0, dropped: 0 };
-    for (const counts of Object.values(this.counts)) {
-      total.delivered += counts.delivered;
-      total.late += counts.late;
-      total.dropped += counts.dropped;
-    }
+  totals(): OutcomeCounts {
+    const total = emptyCounts();
+    for (const counts of Object.values(this.counts)) addCounts(total, outcomeCountsOf(counts));
     return total;
   }
 
@@ -93,10 +84,10 @@ export class RunTimeline {
     const latencyP95Ms: Record<string, number> = {};
     for (const [path, values] of Object.entries(this.intervalLatencies)) {
       const sorted = [...values].sort((a, b) => a - b);
-      const p50 = percentileOf(sorted, 0.5);
-      const p95 = percentileOf(sorted, 0.95);
-      if (p50 !== undefined) latencyP50Ms[path] = p50;
-      if (p95 !== undefined) latencyP95Ms[path] = p95;
+      const p50 = percentileOfSorted(sorted, 0.5);
+      const p95 = percentileOfSorted(sorted, 0.95);
+      if (p50 !== null) latencyP50Ms[path] = p50;
+      if (p95 !== null) latencyP95Ms[path] = p95;
     }
     this.intervalLatencies = {};
     const full: TimelinePoint = { ...point, ...this.totals(), latencyP50Ms, latencyP95Ms };

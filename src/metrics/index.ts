@@ -7,3 +7,4 @@ export * from './catalog.js';
 export * from './registry.js';
 export * from './harness-health.js';
 export * from './metrics-doc.js';
+export * from './outcome-counts.js';

@@ -21,12 +21,14 @@
  * - Measurements taken while the harness is overloaded count toward outcomes but are flagged
  *   untrusted and kept out of the latency histograms.
  */
-import type {
-  CanaryMetrics,
-  ClientKind,
-  DeliveryPath,
-  Outcome,
-  SubscriptionStatus,
+import {
+  emptyCounts,
+  type CanaryMetrics,
+  type ClientKind,
+  type DeliveryPath,
+  type Outcome,
+  type OutcomeCounts,
+  type SubscriptionStatus,
 } from '../metrics/index.js';
 import { systemClock, type Clock } from '../shared/index.js';
 
@@ -67,11 +69,9 @@ export interface LedgerOptions {
   isOverloaded?: () => boolean;
 }
 
-export interface PathTotals {
+/** A path's books: the outcome counts plus what the ledger saw besides final outcomes. */
+export interface PathTotals extends OutcomeCounts {
   due: number;
-  delivered: number;
-  late: number;
-  dropped: number;
   duplicates: number;
   outOfOrder: number;
   arrivedAfterDrop: number;
@@ -142,10 +142,8 @@ export interface EventSummary {
 }
 
 const emptyTotals = (): PathTotals => ({
+  ...emptyCounts(),
   due: 0,
-  delivered: 0,
-  late: 0,
-  dropped: 0,
   duplicates: 0,
   outOfOrder: 0,
   arrivedAfterDrop: 0,
@@ -702,12 +700,4 @@ export class EventLedger {
   private labels(path: DeliveryPath): { env: string; probe: string; path: DeliveryPath } {
     return { env: this.env, probe: this.probe, path };
   }
-}
-
-/** Nearest-rank percentile of a sample (0 < q ≤ 1); null for an empty sample. */
-export function percentile(sample: readonly number[], q: number): number | null {
-  if (sample.length === 0) return null;
-  const sorted = [...sample].sort((a, b) => a - b);
-  const rank = Math.min(sorted.length, Math.max(1, Math.ceil(q * sorted.length)));
-  return sorted[rank - 1] ?? null;
 }

@@ -4,8 +4,10 @@
  * backwards compatible within v1, removals or renames need v2.
  */
 import fs from 'node:fs';
+import type { TimelinePoint } from '../load/index.js';
+import type { OutcomeCounts } from '../metrics/index.js';
 import type { MetricSnapshot, SloResult, SloVerdict } from '../slo/index.js';
-import { CanaryError, ExitCode } from '../shared/index.js';
+import { CanaryError, ExitCode, percentileOfSorted } from '../shared/index.js';
 
 export const REPORT_SCHEMA = 'canary.report/v1';
 
@@ -19,24 +21,6 @@ export interface RunFailure {
   hint?: string;
 }
 
-export interface TimelineSample {
-  /** Seconds since the run started. */
-  t: number;
-  subscribersTarget: number;
-  subscribersConnected: number;
-  /** Cumulative counts since the start. */
-  published: number;
-  delivered: number;
-  late: number;
-  dropped: number;
-  /** p50 / p95 latency (ms) per path of the outcomes recorded in this sampling interval. */
-  latencyP50Ms: Record<string, number>;
-  latencyP95Ms: Record<string, number>;
-  overloaded: boolean;
-  eventLoopLagMs?: number;
-  cpuRatio?: number;
-}
-
 export interface LatencySummary {
   count: number;
   p50: number;
@@ -46,10 +30,7 @@ export interface LatencySummary {
   max: number;
 }
 
-export interface PathTotals {
-  delivered: number;
-  late: number;
-  dropped: number;
+export interface PathTotals extends OutcomeCounts {
   /** Outcomes measured while the harness was overloaded; left out of latencyMs (as of the latency SLIs). */
   untrusted?: number;
   /** Over trusted delivered and late outcomes, ms. */
@@ -96,7 +77,7 @@ export interface CanaryReport {
   };
   breakingPoint?: BreakingPoint;
   slo: SloVerdict | null;
-  timeline: TimelineSample[];
+  timeline: TimelinePoint[];
   /** Latency samples (ms) per path, for the CDF plot; reservoir-sampled on long runs. */
   latencySamplesMs: Record<string, number[]>;
   /** The run's canary_* metrics at the end (prom-client JSON), so `canary slo --run` can re-judge it. */
@@ -116,23 +97,12 @@ export function runOutcome(
   return { status: 'passed', exitCode: ExitCode.Ok };
 }
 
-export function quantile(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) return 0;
-  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
-  return sorted[index] ?? 0;
-}
-
 export function summarizeLatency(samples: readonly number[]): LatencySummary | null {
   if (samples.length === 0) return null;
   const sorted = [...samples].sort((a, b) => a - b);
-  return {
-    count: sorted.length,
-    p50: quantile(sorted, 0.5),
-    p90: quantile(sorted, 0.9),
-    p95: quantile(sorted, 0.95),
-    p99: quantile(sorted, 0.99),
-    max: sorted[sorted.length - 1] ?? 0,
-  };
+  // Not empty, so every percentile is a measured value.
+  const at = (q: number): number => percentileOfSorted(sorted, q) as number;
+  return { count: sorted.length, p50: at(0.5), p90: at(0.9), p95: at(0.95), p99: at(0.99), max: at(1) };
 }
 
 /** Results grouped per SLO name, in spec order (JUnit's one testcase per SLO). */

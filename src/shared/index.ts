@@ -6,3 +6,4 @@ export * from './errors.js';
 export * from './exit-codes.js';
 export * from './log.js';
 export * from './clock.js';
+export * from './percentile.js';

@@ -5,6 +5,7 @@
  * CDFs are computed over every worker's deliveries at once.
  */
 import { AggregatorRegistry, type Registry } from 'prom-client';
+import { addCounts, emptyCounts, outcomeCountsOf } from '../../metrics/index.js';
 import type { PathCounts, TimelinePoint } from '../run-timeline.js';
 import type { LoadRunResult } from '../run-scenario.js';
 
@@ -32,13 +33,6 @@ export function mergeMetrics(perWorker: readonly MetricsJson[]): Registry {
   return AggregatorRegistry.aggregate(marked);
 }
 
-function addCounts(into: PathCounts, from: PathCounts): void {
-  into.delivered += from.delivered;
-  into.late += from.late;
-  into.dropped += from.dropped;
-  into.untrusted += from.untrusted;
-}
-
 /**
  * One timeline from several: point i of the merge is point i of every worker (they sample on the
  * same period from a common start), with subscribers and cumulative counts summed. A worker whose
@@ -58,20 +52,13 @@ export function mergeTimelines(timelines: readonly (readonly TimelinePoint[])[])
       subscribersTarget: 0,
       subscribersConnected: 0,
       published: 0,
-      delivered: 0,
-      late: 0,
-      dropped: 0,
+      ...emptyCounts(),
       latencyP50Ms: {},
       latencyP95Ms: {},
       overloaded: points.some((p) => p.overloaded),
     };
     for (const p of points) {
-      point.subscribersTarget += p.subscribersTarget;
-      point.subscribersConnected += p.subscribersConnected;
-      point.published += p.published;
-      point.delivered += p.delivered;
-      point.late += p.late;
-      point.dropped += p.dropped;
+      addCounts(point, { ...sizeOf(p), ...outcomeCountsOf(p) });
       for (const [path, value] of Object.entries(p.latencyP50Ms))
         point.latencyP50Ms[path] = Math.max(point.latencyP50Ms[path] ?? 0, value);
       for (const [path, value] of Object.entries(p.latencyP95Ms))
@@ -85,6 +72,21 @@ export function mergeTimelines(timelines: readonly (readonly TimelinePoint[])[])
   return merged;
 }
 
+/** The summed part of a timeline point or a progress report besides its outcome counts. */
+export function sizeOf(
+  point: Pick<TimelinePoint, 'subscribersTarget' | 'subscribersConnected' | 'published'>,
+): {
+  subscribersTarget: number;
+  subscribersConnected: number;
+  published: number;
+} {
+  return {
+    subscribersTarget: point.subscribersTarget,
+    subscribersConnected: point.subscribersConnected,
+    published: point.published,
+  };
+}
+
 /**
  * The result of the whole load from its workers' results; `results[0]` is the publishing one
  * (its plan, stop reason and rate cap are the run's).
@@ -96,7 +98,7 @@ export function mergeLoadResults(results: readonly LoadRunResult[]): LoadRunResu
   const latencySamplesMs: Record<string, number[]> = {};
   for (const result of results) {
     for (const [path, counts] of Object.entries(result.paths))
-      addCounts((paths[path] ??= { delivered: 0, late: 0, dropped: 0, untrusted: 0 }), counts);
+      addCounts((paths[path] ??= { ...emptyCounts(), untrusted: 0 }), counts);
     for (const [path, samples] of Object.entries(result.latencySamplesMs)) {
       const into = (latencySamplesMs[path] ??= []);
       for (const sample of samples) into.push(sample);
