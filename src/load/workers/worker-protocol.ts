@@ -1,9 +1,10 @@
 /**
  * What the parent and its worker processes say to each other over the IPC channel, and how a
- * live environment crosses it: URLs and revealed keys go over the private IPC pipe (never argv or
- * the environment, which other users can read) and become Secrets again on the other side.
+ * live environment crosses it: its plain data with every Secret revealed (config/secret-transfer)
+ * goes over the private IPC pipe (never argv or the environment, which other users can read) and
+ * becomes Secrets again on the other side.
  */
-import { Secret, type ProbeSpec } from '../../config/index.js';
+import { revealSecrets, reviveSecrets, type ProbeSpec, type Revealed } from '../../config/index.js';
 import type { ResolvedEnvironment } from '../../probe/index.js';
 import type { LoadProgress, LoadRunResult } from '../run-scenario.js';
 import type { Scenario } from '../scenario-schema.js';
@@ -11,27 +12,11 @@ import type { Shard } from '../shard.js';
 import type { FeedMessage } from './event-feed.js';
 import type { MetricsJson } from './merge.js';
 
-export interface TransferredEnvironment {
-  name: string;
-  labels: Record<string, string>;
-  config: ResolvedEnvironment['config'];
-  kind: 'local' | 'remote';
-  supabaseUrl: string;
-  anonKey: string;
-  serviceRoleKey: string | undefined;
-  waiverUrl: string | undefined;
-  waiverHeaders: Record<string, string>;
-  queueUrl: string | undefined;
-  schema: string;
-  table: string;
-  sessionsTable: string;
-  changesChannel: string;
-  broadcastChannel: string;
-  broadcastEvent: string;
-  connectionLimit: number;
-  loadRateCap: number;
-  mechanics: { id: string; token: string }[];
-}
+/** What crosses of a live environment: its data with Secrets revealed; no target handle or close(). */
+export type TransferredEnvironment = Revealed<Omit<ResolvedEnvironment, LocalOnly>>;
+
+/** What stays with the parent: the started target and the means to create or close things on it. */
+type LocalOnly = 'localTarget' | 'close' | 'addMechanic';
 
 export type ToWorker =
   | {
@@ -55,60 +40,15 @@ export type FromWorker =
   | { type: 'error'; code: string; message: string; hint?: string };
 
 export function transferEnvironment(env: ResolvedEnvironment): TransferredEnvironment {
-  const headers: Record<string, string> = {};
-  for (const [name, secret] of Object.entries(env.waiverHeaders)) headers[name] = secret.reveal();
-  return {
-    name: env.name,
-    labels: { ...env.labels },
-    config: env.config,
-    kind: env.kind,
-    supabaseUrl: env.supabaseUrl,
-    anonKey: env.anonKey.reveal(),
-    serviceRoleKey: env.serviceRoleKey?.reveal(),
-    waiverUrl: env.waiverUrl,
-    waiverHeaders: headers,
-    queueUrl: env.queueUrl,
-    schema: env.schema,
-    table: env.table,
-    sessionsTable: env.sessionsTable,
-    changesChannel: env.changesChannel,
-    broadcastChannel: env.broadcastChannel,
-    broadcastEvent: env.broadcastEvent,
-    connectionLimit: env.connectionLimit,
-    loadRateCap: env.loadRateCap,
-    mechanics: env.mechanics.map((mechanic) => ({ id: mechanic.id, token: mechanic.token.reveal() })),
-  };
+  const { localTarget: _target, close: _close, addMechanic: _add, ...data } = env;
+  return revealSecrets(data);
 }
 
 /** The worker's view of the parent's environment; closing it is the parent's job. */
 export function receiveEnvironment(env: TransferredEnvironment): ResolvedEnvironment {
-  const source = `the parent process (${env.name})`;
-  const headers: Record<string, Secret> = {};
-  for (const [name, value] of Object.entries(env.waiverHeaders)) headers[name] = new Secret(value, source);
-  return {
-    name: env.name,
-    labels: env.labels,
-    config: env.config,
-    kind: env.kind,
-    supabaseUrl: env.supabaseUrl,
-    anonKey: new Secret(env.anonKey, source),
-    serviceRoleKey: env.serviceRoleKey === undefined ? undefined : new Secret(env.serviceRoleKey, source),
-    waiverUrl: env.waiverUrl,
-    waiverHeaders: headers,
-    queueUrl: env.queueUrl,
-    schema: env.schema,
-    table: env.table,
-    sessionsTable: env.sessionsTable,
-    changesChannel: env.changesChannel,
-    broadcastChannel: env.broadcastChannel,
-    broadcastEvent: env.broadcastEvent,
-    connectionLimit: env.connectionLimit,
-    loadRateCap: env.loadRateCap,
-    mechanics: env.mechanics.map((mechanic) => ({
-      id: mechanic.id,
-      token: new Secret(mechanic.token, source),
-    })),
-    localTarget: undefined,
-    close: async () => {},
-  };
+  const data = reviveSecrets<Omit<ResolvedEnvironment, LocalOnly>>(env) as Omit<
+    ResolvedEnvironment,
+    LocalOnly
+  >;
+  return { ...data, localTarget: undefined, close: async () => {} };
 }
