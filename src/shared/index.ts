@@ -7,3 +7,4 @@ export * from './exit-codes.js';
 export * from './log.js';
 export * from './clock.js';
 export * from './percentile.js';
+export * from './manual-clock.js';
