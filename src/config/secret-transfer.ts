@@ -15,23 +15,20 @@ export interface RevealedSecret {
 
 type FunctionKeys<T> = { [K in keyof T]: T[K] extends (...args: never[]) => unknown ? K : never }[keyof T];
 
-/** `T` as it crosses: Secrets revealed, methods and function-valued fields dropped. */
-export type Revealed<T> = T extends Secret
-  ? RevealedSecret
+/** `T` with every Secret in it replaced by `S`, and methods and function-valued fields dropped. */
+type WithSecretsAs<T, S> = T extends Secret
+  ? S
   : T extends readonly (infer E)[]
-    ? Revealed<E>[]
+    ? WithSecretsAs<E, S>[]
     : T extends object
-      ? { [K in Exclude<keyof T, FunctionKeys<T>>]: Revealed<T[K]> }
+      ? { [K in Exclude<keyof T, FunctionKeys<T>>]: WithSecretsAs<T[K], S> }
       : T;
 
+/** `T` as it crosses: Secrets revealed, functions left behind. */
+export type Revealed<T> = WithSecretsAs<T, RevealedSecret>;
+
 /** `T` as it arrives: Secrets again, without the functions that could not cross. */
-export type Revived<T> = T extends Secret
-  ? Secret
-  : T extends readonly (infer E)[]
-    ? Revived<E>[]
-    : T extends object
-      ? { [K in Exclude<keyof T, FunctionKeys<T>>]: Revived<T[K]> }
-      : T;
+export type Revived<T> = WithSecretsAs<T, Secret>;
 
 export function revealSecrets<T>(value: T): Revealed<T> {
   return walk(value, (item) =>

@@ -49,6 +49,34 @@ function transaction(xid: number, ...changes: Omit<DecodedChange, 'relation'>[])
   };
 }
 
+type Row = Omit<DecodedChange, 'relation'>;
+const insert = (...newTuple: (string | null)[]): Row => ({
+  type: 'INSERT',
+  newTuple,
+  oldTuple: null,
+  oldIsKeyOnly: false,
+});
+const update = (...newTuple: (string | null)[]): Row => ({
+  type: 'UPDATE',
+  newTuple,
+  oldTuple: null,
+  oldIsKeyOnly: false,
+});
+const remove = (oldIsKeyOnly: boolean, ...oldTuple: (string | null)[]): Row => ({
+  type: 'DELETE',
+  newTuple: null,
+  oldTuple,
+  oldIsKeyOnly,
+});
+
+/** A registry whose subscriptions are all live, and the batch the transactions make for it. */
+function batchFor(subscribers: { request: ChangeSubscription }[], ...transactions: CommittedTransaction[]) {
+  const registry = new SubscriptionRegistry(() => {});
+  for (const s of subscribers)
+    registry.markLive(registry.add(s.request, compileBindings(s.request.bindings)));
+  return { registry, batch: matchBatch(transactions, (change) => registry.matchesFor(change)) };
+}
+
 const everyColumn: TableAccess = {
   roleExists: true,
   rlsEnabled: true,
@@ -57,34 +85,17 @@ const everyColumn: TableAccess = {
 
 describe('batch visibility planner', () => {
   it('asks RLS once per claims group and table, however many subscriptions share the claims', () => {
-    const registry = new SubscriptionRegistry(() => {});
-    const a1 = subscriber(mechanicA);
-    const a2 = subscriber(mechanicA);
-    const b = subscriber(mechanicB);
-    for (const s of [a1, a2, b])
-      registry.markLive(registry.add(s.request, compileBindings(s.request.bindings)));
-    const insert = {
-      type: 'INSERT',
-      newTuple: ['1', 'uuid-a', 'hi'],
-      oldTuple: null,
-      oldIsKeyOnly: false,
-    } satisfies Omit<DecodedChange, 'relation'>;
-    const second = {
-      type: 'INSERT',
-      newTuple: ['2', 'uuid-b', 'yo'],
-      oldTuple: null,
-      oldIsKeyOnly: false,
-    } satisfies Omit<DecodedChange, 'relation'>;
-
-    const batch = matchBatch([transaction(900, insert), transaction(901, second)], (change) =>
-      registry.matchesFor(change),
+    const [a1, a2, b] = [subscriber(mechanicA), subscriber(mechanicA), subscriber(mechanicB)];
+    const { registry, batch } = batchFor(
+      [a1, a2, b],
+      transaction(900, insert('1', 'uuid-a', 'hi')),
+      transaction(901, insert('2', 'uuid-b', 'yo')),
     );
     expect(batch.changes).toHaveLength(2);
     expect(batch.accessQueries).toEqual([{ role: 'authenticated', relationOid: 16_400 }]);
     expect(batch.xidsToCheck).toEqual([900, 901]);
 
     const plan = planVisibility(batch.changes, new Map([[accessKey('authenticated', 16_400), everyColumn]]));
-    expect(plan.requests).toHaveLength(2);
     expect(plan.requests.map((r) => [JSON.parse(r.claimsJson).sub, r.keys])).toEqual([
       ['a', [['1'], ['2']]],
       ['b', [['1'], ['2']]],
@@ -103,16 +114,7 @@ describe('batch visibility planner', () => {
   });
 
   it('needs no RLS question for a DELETE, and sends only the key of a deleted row on an RLS table', () => {
-    const registry = new SubscriptionRegistry(() => {});
-    const a = subscriber(mechanicA);
-    registry.markLive(registry.add(a.request, compileBindings(a.request.bindings)));
-    const remove = {
-      type: 'DELETE',
-      newTuple: null,
-      oldTuple: ['5', null, null],
-      oldIsKeyOnly: true,
-    } satisfies Omit<DecodedChange, 'relation'>;
-    const batch = matchBatch([transaction(902, remove)], (change) => registry.matchesFor(change));
+    const { batch } = batchFor([subscriber(mechanicA)], transaction(902, remove(true, '5', null, null)));
     expect(batch.xidsToCheck).toEqual([]);
     const plan = planVisibility(batch.changes, new Map([[accessKey('authenticated', 16_400), everyColumn]]));
     expect(plan.requests).toEqual([]);
@@ -122,18 +124,9 @@ describe('batch visibility planner', () => {
   });
 
   it('delivers nothing to a role that does not exist or cannot read the primary key', () => {
-    const registry = new SubscriptionRegistry(() => {});
     const ghost = subscriber({ role: 'no_such_role', exp: 2_000_000_000 });
     const noKey = subscriber({ role: 'auditor', exp: 2_000_000_000 });
-    for (const s of [ghost, noKey])
-      registry.markLive(registry.add(s.request, compileBindings(s.request.bindings)));
-    const insert = {
-      type: 'INSERT',
-      newTuple: ['3', 'uuid-a', 'x'],
-      oldTuple: null,
-      oldIsKeyOnly: false,
-    } satisfies Omit<DecodedChange, 'relation'>;
-    const batch = matchBatch([transaction(903, insert)], (change) => registry.matchesFor(change));
+    const { batch } = batchFor([ghost, noKey], transaction(903, insert('3', 'uuid-a', 'x')));
     const access = new Map<string, TableAccess>([
       [
         accessKey('no_such_role', 16_400),
@@ -150,28 +143,15 @@ describe('batch visibility planner', () => {
   });
 
   it('matches filters against the new row, and a DELETE against the old one', () => {
-    const registry = new SubscriptionRegistry(() => {});
-    const mine = subscriber(mechanicA, 'mechanic_id=eq.uuid-a');
-    registry.markLive(registry.add(mine.request, compileBindings(mine.request.bindings)));
-    const other = {
-      type: 'INSERT',
-      newTuple: ['4', 'uuid-b', null],
-      oldTuple: null,
-      oldIsKeyOnly: false,
-    } satisfies Omit<DecodedChange, 'relation'>;
-    const ours = {
-      type: 'UPDATE',
-      newTuple: ['5', 'uuid-a', null],
-      oldTuple: null,
-      oldIsKeyOnly: false,
-    } satisfies Omit<DecodedChange, 'relation'>;
-    const gone = {
-      type: 'DELETE',
-      newTuple: null,
-      oldTuple: ['6', 'uuid-a', null],
-      oldIsKeyOnly: false,
-    } satisfies Omit<DecodedChange, 'relation'>;
-    const batch = matchBatch([transaction(904, other, ours, gone)], (change) => registry.matchesFor(change));
+    const { batch } = batchFor(
+      [subscriber(mechanicA, 'mechanic_id=eq.uuid-a')],
+      transaction(
+        904,
+        insert('4', 'uuid-b', null),
+        update('5', 'uuid-a', null),
+        remove(false, '6', 'uuid-a', null),
+      ),
+    );
     expect(batch.changes.map((c) => c.change.type)).toEqual(['UPDATE', 'DELETE']);
   });
 });

@@ -29,16 +29,19 @@ const access = (columns: string[], rlsEnabled = false): TableAccess => ({
 });
 const at = '2026-12-03T12:00:00.000Z';
 
+function change(
+  on: RelationInfo,
+  type: DecodedChange['type'],
+  newTuple: DecodedChange['newTuple'],
+  oldTuple: DecodedChange['oldTuple'] = null,
+): DecodedChange {
+  return { relation: on, type, newTuple, oldTuple, oldIsKeyOnly: false };
+}
+
 describe('change payload', () => {
   it('carries only the columns the role may select, with values typed like Supabase does', () => {
-    const change: DecodedChange = {
-      relation: relation(['id']),
-      type: 'INSERT',
-      newTuple: ['42', '{"a":1}', 'hidden'],
-      oldTuple: null,
-      oldIsKeyOnly: false,
-    };
-    expect(buildChangePayload(change, at, access(['id', 'body']))).toEqual({
+    const decoded = change(relation(['id']), 'INSERT', ['42', '{"a":1}', 'hidden'], null);
+    expect(buildChangePayload(decoded, at, access(['id', 'body']))).toEqual({
       schema: 'public',
       table: 'jobs',
       commit_timestamp: at,
@@ -53,38 +56,25 @@ describe('change payload', () => {
   });
 
   it('fills an unchanged TOASTed value from the old row and sends the full old row under replica identity full', () => {
-    const change: DecodedChange = {
-      relation: relation(['id'], 'full'),
-      type: 'UPDATE',
-      newTuple: ['1', undefined, 'new'],
-      oldTuple: ['1', '{"big":true}', 'old'],
-      oldIsKeyOnly: false,
-    };
-    const payload = buildChangePayload(change, at, access(['id', 'body', 'secret']));
+    const decoded = change(
+      relation(['id'], 'full'),
+      'UPDATE',
+      ['1', undefined, 'new'],
+      ['1', '{"big":true}', 'old'],
+    );
+    const payload = buildChangePayload(decoded, at, access(['id', 'body', 'secret']));
     expect(payload.record).toEqual({ id: 1, body: { big: true }, secret: 'new' });
     expect(payload.old_record).toEqual({ id: 1, body: { big: true }, secret: 'old' });
   });
 
   it('sends the key as old_record of an UPDATE under the default replica identity', () => {
-    const change: DecodedChange = {
-      relation: relation(['id']),
-      type: 'UPDATE',
-      newTuple: ['9', '{}', 's'],
-      oldTuple: null,
-      oldIsKeyOnly: false,
-    };
-    expect(buildChangePayload(change, at, access(['id', 'body'])).old_record).toEqual({ id: 9 });
+    const decoded = change(relation(['id']), 'UPDATE', ['9', '{}', 's'], null);
+    expect(buildChangePayload(decoded, at, access(['id', 'body'])).old_record).toEqual({ id: 9 });
   });
 
   it('answers a table without a primary key with Supabase’s error shape and no rows', () => {
-    const change: DecodedChange = {
-      relation: relation([]),
-      type: 'INSERT',
-      newTuple: ['1', '{}', 's'],
-      oldTuple: null,
-      oldIsKeyOnly: false,
-    };
-    expect(buildChangePayload(change, at, access(['id']))).toEqual({
+    const decoded = change(relation([]), 'INSERT', ['1', '{}', 's'], null);
+    expect(buildChangePayload(decoded, at, access(['id']))).toEqual({
       schema: 'public',
       table: 'jobs',
       type: 'INSERT',
