@@ -35,7 +35,7 @@ import {
   type StopReason,
 } from './executors/index.js';
 import { runBoundMs, plannedDurationMs, type Scenario } from './scenario-schema.js';
-import { RunTimeline, type PathCounts, type TimelinePoint } from './run-timeline.js';
+import { RunTimeline, type EncodedPathLatency, type PathCounts, type TimelinePoint } from './run-timeline.js';
 import { PublishPacer, SpawnLimiter } from './load-limits.js';
 import { publishesEvents, shareOf, type ShardRole } from './shard.js';
 
@@ -64,7 +64,8 @@ export interface LoadRunResult {
   peakSubscribers: number;
   paths: Record<string, PathCounts>;
   timeline: TimelinePoint[];
-  latencySamplesMs: Record<string, number[]>;
+  /** HDR latency histograms per path and subscriber kind; merged exactly across workers and shards. */
+  latencyHistograms: Record<string, EncodedPathLatency>;
   breakingPoint?: LoadBreakingPoint;
   failure?: { code: string; message: string; hint?: string };
   /** Set when the environment's loadRateCap lowered the scenario's publish rate. */
@@ -341,7 +342,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<LoadRunR
     peakSubscribers,
     paths: timeline.counts,
     timeline: timeline.points,
-    latencySamplesMs: timeline.latencySamples,
+    latencyHistograms: timeline.encodedLatency(),
     ...(breakingPoint ? { breakingPoint } : {}),
     ...(failure ? { failure } : {}),
     ...(rateCap !== undefined ? { rateCap } : {}),

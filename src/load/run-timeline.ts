@@ -1,9 +1,17 @@
 /**
  * What a load run records while it runs, for the summary and the report's plots: every outcome
- * (via the runner's onOutcome), a latency reservoir per path, and a sample every `sampleEvery`
- * of subscribers wanted/connected, cumulative counts and the interval's latency percentiles.
+ * (via the runner's onOutcome), an HDR latency histogram per path and per subscriber kind (exact
+ * to 0.1 %, mergeable across workers and shards), and a sample every `sampleEvery` of subscribers
+ * wanted/connected, cumulative counts and the interval's latency percentiles.
  */
-import { addCounts, emptyCounts, outcomeCountsOf, type OutcomeCounts } from '../metrics/index.js';
+import {
+  addCounts,
+  emptyCounts,
+  LatencyHistogram,
+  outcomeCountsOf,
+  type ClientKind,
+  type OutcomeCounts,
+} from '../metrics/index.js';
 import { percentileOfSorted } from '../shared/index.js';
 import type { LoadOutcome } from './load-driver.js';
 
@@ -28,22 +36,24 @@ export interface PathCounts extends OutcomeCounts {
   untrusted: number;
 }
 
-/** Upper bound on stored latency samples per path; beyond it, reservoir sampling keeps a fair subset. */
-const RESERVOIR_SIZE = 20_000;
+/** A path's latency histograms, encoded (LatencyHistogram.encode): all its subscribers, and per kind. */
+export interface EncodedPathLatency {
+  all: string;
+  byClient: Partial<Record<ClientKind, string>>;
+}
+
+interface PathLatency {
+  all: LatencyHistogram;
+  byClient: Partial<Record<ClientKind, LatencyHistogram>>;
+}
 
 export class RunTimeline {
   readonly points: TimelinePoint[] = [];
   readonly counts: Record<string, PathCounts> = {};
-  readonly latencySamples: Record<string, number[]> = {};
-  private readonly seenPerPath: Record<string, number> = {};
+  private readonly latency: Record<string, PathLatency> = {};
   private intervalLatencies: Record<string, number[]> = {};
   /** Latencies since the last `takeWindow()`, for connection-limit levels. */
   private windowLatencies: number[] = [];
-  private random: () => number;
-
-  constructor(options: { random?: () => number } = {}) {
-    this.random = options.random ?? Math.random;
-  }
 
   record(outcome: LoadOutcome): void {
     const counts = (this.counts[outcome.path] ??= { ...emptyCounts(), untrusted: 0 });
@@ -55,13 +65,21 @@ export class RunTimeline {
     if (outcome.latencyMs === undefined || outcome.outcome === 'dropped' || outcome.trusted === false) return;
     (this.intervalLatencies[outcome.path] ??= []).push(outcome.latencyMs);
     this.windowLatencies.push(outcome.latencyMs);
-    const samples = (this.latencySamples[outcome.path] ??= []);
-    const seen = (this.seenPerPath[outcome.path] = (this.seenPerPath[outcome.path] ?? 0) + 1);
-    if (samples.length < RESERVOIR_SIZE) samples.push(outcome.latencyMs);
-    else {
-      const slot = Math.floor(this.random() * seen);
-      if (slot < RESERVOIR_SIZE) samples[slot] = outcome.latencyMs;
+    const latency = (this.latency[outcome.path] ??= { all: new LatencyHistogram(), byClient: {} });
+    latency.all.record(outcome.latencyMs);
+    if (outcome.kind) (latency.byClient[outcome.kind] ??= new LatencyHistogram()).record(outcome.latencyMs);
+  }
+
+  /** The latency histograms so far, per path, encoded for the result (and the IPC pipe). */
+  encodedLatency(): Record<string, EncodedPathLatency> {
+    const encoded: Record<string, EncodedPathLatency> = {};
+    for (const [path, latency] of Object.entries(this.latency)) {
+      const byClient: EncodedPathLatency['byClient'] = {};
+      for (const [kind, histogram] of Object.entries(latency.byClient) as [ClientKind, LatencyHistogram][])
+        byClient[kind] = histogram.encode();
+      encoded[path] = { all: latency.all.encode(), byClient };
     }
+    return encoded;
   }
 
   totals(): OutcomeCounts {

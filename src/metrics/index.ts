@@ -8,3 +8,4 @@ export * from './registry.js';
 export * from './harness-health.js';
 export * from './metrics-doc.js';
 export * from './outcome-counts.js';
+export * from './latency-histogram.js';

@@ -45,6 +45,8 @@ export interface OutcomeRecord {
   inGap: boolean;
   /** False when measured while the harness was overloaded. */
   trusted: boolean;
+  /** The subscriber's client kind (absent for pollers). */
+  kind?: ClientKind;
 }
 
 export interface LedgerDelivery {
@@ -660,6 +662,8 @@ export class EventLedger {
       trusted: triple.trusted,
     };
     if (latencyMs !== undefined) record.latencyMs = latencyMs;
+    const kind = this.subscribers.get(triple.channel.subscriberId)?.kind;
+    if (kind !== undefined) record.kind = kind;
     for (const listener of this.listeners) listener(record);
   }
 

@@ -27,7 +27,7 @@ import { resolveEnvironment, type ResolvedEnvironment } from '../../probe/index.
 import {
   REPORT_SCHEMA,
   runOutcome,
-  summarizeLatency,
+  reportLatency,
   writeReports,
   type CanaryReport,
   type PathTotals,
@@ -309,9 +309,10 @@ export function buildLoadReport(
           hint: 'rerun without interrupting for a full verdict',
         }
       : undefined);
+  const latency = reportLatency(result.latencyHistograms);
   const paths: Record<string, PathTotals> = {};
   for (const [name, counts] of Object.entries(result.paths)) {
-    paths[name] = { ...counts, latencyMs: summarizeLatency(result.latencySamplesMs[name] ?? []) };
+    paths[name] = { ...counts, ...(latency.summaries[name] ?? { latencyMs: null }) };
   }
   return {
     schema: REPORT_SCHEMA,
@@ -339,7 +340,8 @@ export function buildLoadReport(
     ...(result.breakingPoint ? { breakingPoint: result.breakingPoint } : {}),
     slo: verdict,
     timeline: result.timeline,
-    latencySamplesMs: result.latencySamplesMs,
+    latencySamplesMs: latency.latencySamplesMs,
+    latencyHistograms: result.latencyHistograms,
     metrics,
   };
 }

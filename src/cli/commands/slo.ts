@@ -126,6 +126,7 @@ async function slo(flags: SloFlags): Promise<number> {
     slo: verdict,
     timeline: base?.timeline ?? [],
     latencySamplesMs: base?.latencySamplesMs ?? {},
+    ...(base?.latencyHistograms ? { latencyHistograms: base.latencyHistograms } : {}),
     metrics: base?.metrics ?? [],
   };
   if (flags.out) writeReports(report, flags.out);
