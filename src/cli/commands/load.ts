@@ -25,12 +25,10 @@ import {
 import { createMetrics } from '../../metrics/index.js';
 import { resolveEnvironment, type ResolvedEnvironment } from '../../probe/index.js';
 import {
-  REPORT_SCHEMA,
-  runOutcome,
-  reportLatency,
+  buildLoadReport,
+  failedLoadReport,
   writeReports,
   type CanaryReport,
-  type PathTotals,
   type RunFailure,
   type WrittenReports,
 } from '../../report/index.js';
@@ -41,7 +39,6 @@ import {
   registrySource,
   type MetricSnapshot,
   type Slo,
-  type SloVerdict,
 } from '../../slo/index.js';
 import { createStatusHub, startExporter, type Exporter } from '../../server/index.js';
 import { CanaryError, createLogger, ExitCode, isCanaryError, sleep } from '../../shared/index.js';
@@ -276,7 +273,7 @@ async function load(scenarioFile: string, flags: LoadFlags): Promise<number> {
       message: error.message,
       ...(error.hint ? { hint: error.hint } : {}),
     };
-    writeReports(failureReport(scenario, flags.env, startedAt, failure), outDir);
+    writeReports(failedLoadReport(scenario, flags.env, startedAt, failure), outDir);
     throw error;
   } finally {
     await exporter?.close();
@@ -285,97 +282,6 @@ async function load(scenarioFile: string, flags: LoadFlags): Promise<number> {
       ?.close()
       .catch((error: unknown) => logger.warn('closing the environment failed', { error: String(error) }));
   }
-}
-
-function generator(): CanaryReport['generator'] {
-  return {
-    name: 'realtime-canary',
-    version: process.env.npm_package_version ?? '0.1.0',
-    node: process.version,
-  };
-}
-
-export function buildLoadReport(
-  result: LoadRunResult,
-  verdict: SloVerdict | null,
-  metrics: MetricSnapshot[],
-): CanaryReport {
-  const failure: RunFailure | undefined =
-    result.failure ??
-    (result.stopReason === 'interrupted'
-      ? {
-          code: 'RUN_INTERRUPTED',
-          message: 'interrupted before the plan finished: the report is partial',
-          hint: 'rerun without interrupting for a full verdict',
-        }
-      : undefined);
-  const latency = reportLatency(result.latencyHistograms);
-  const paths: Record<string, PathTotals> = {};
-  for (const [name, counts] of Object.entries(result.paths)) {
-    paths[name] = { ...counts, ...(latency.summaries[name] ?? { latencyMs: null }) };
-  }
-  return {
-    schema: REPORT_SCHEMA,
-    generator: generator(),
-    run: {
-      kind: 'load',
-      scenario: result.scenario.name,
-      description: result.scenario.description,
-      executor: result.scenario.executor,
-      env: result.env,
-      startedAt: result.startedAt,
-      endedAt: result.endedAt,
-      durationSeconds: result.durationSeconds,
-      partial: result.partial,
-      stopReason: result.stopReason,
-      ...runOutcome(verdict, failure),
-      ...(failure ? { failure } : {}),
-    },
-    totals: {
-      published: result.published,
-      publishErrors: result.publishErrors,
-      peakSubscribers: result.peakSubscribers,
-      paths,
-    },
-    ...(result.breakingPoint ? { breakingPoint: result.breakingPoint } : {}),
-    slo: verdict,
-    timeline: result.timeline,
-    latencySamplesMs: latency.latencySamplesMs,
-    latencyHistograms: result.latencyHistograms,
-    metrics,
-  };
-}
-
-function failureReport(
-  scenario: Scenario | undefined,
-  env: string,
-  startedAt: Date,
-  failure: RunFailure,
-): CanaryReport {
-  const now = new Date();
-  return {
-    schema: REPORT_SCHEMA,
-    generator: generator(),
-    run: {
-      kind: 'load',
-      ...(scenario
-        ? { scenario: scenario.name, description: scenario.description, executor: scenario.executor }
-        : {}),
-      env,
-      startedAt: startedAt.toISOString(),
-      endedAt: now.toISOString(),
-      durationSeconds: (now.getTime() - startedAt.getTime()) / 1000,
-      partial: false,
-      stopReason: 'failed',
-      ...runOutcome(null, failure),
-      failure,
-    },
-    totals: { published: 0, publishErrors: 0, peakSubscribers: 0, paths: {} },
-    slo: null,
-    timeline: [],
-    latencySamplesMs: {},
-    metrics: [],
-  };
 }
 
 function dots(label: string, width = 18): string {

@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import {
   readReportFile,
   REPORT_SCHEMA,
+  reportGenerator,
   renderJUnit,
   renderMarkdown,
   runOutcome,
@@ -103,11 +104,7 @@ async function slo(flags: SloFlags): Promise<number> {
   const ended = new Date();
   const report: CanaryReport = {
     schema: REPORT_SCHEMA,
-    generator: {
-      name: 'realtime-canary',
-      version: process.env.npm_package_version ?? '0.1.0',
-      node: process.version,
-    },
+    generator: reportGenerator(),
     run: {
       kind: 'slo',
       ...(base?.run.scenario ? { scenario: base.run.scenario, executor: base.run.executor } : {}),
