@@ -20,6 +20,12 @@
  *   due any more and reach no outcome (counted as `withdrawn`).
  * - Measurements taken while the harness is overloaded count toward outcomes but are flagged
  *   untrusted and kept out of the latency histograms.
+ *
+ * One file, though long: the rules above are one invariant — every due triple ends in exactly one
+ * outcome — over one set of books (channels with their gaps, events with their triples, held
+ * deliveries). Gaps, readiness and zombie detection each read and write those books at the moment
+ * an outcome is decided; split apart they would share the same private state through wider
+ * interfaces. It has no I/O and no timers (time comes from the Clock), so its test drives it whole.
  */
 import {
   emptyCounts,

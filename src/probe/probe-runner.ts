@@ -4,6 +4,11 @@
  * delivery into the event ledger, and turns subscription health into the catalogue metrics.
  * Load executors drive it through setSubscribers() and publishOne(); the scheduler through
  * runRound().
+ *
+ * One file, though long: it is the shell around the ledger where a subscriber's lifecycle
+ * (join, status transitions, gaps, readiness trains, removal), its poller and the metrics those
+ * transitions move meet; each method is short and they all share the running-subscriber table.
+ * The decisions live in the ledger (event-ledger.ts) and the publisher (event-publisher.ts).
  */
 import { randomUUID } from 'node:crypto';
 import type { ProbeSpec } from '../config/index.js';
