@@ -7,6 +7,11 @@ import { accessKey, keyOf, type TableAccess } from './row-visibility.js';
 import { compileBindings, SubscriptionRegistry } from './subscription-registry.js';
 
 const TYPES: Record<number, string> = { 23: 'int4', 2950: 'uuid', 25: 'text' };
+const COLUMNS = [
+  ['id', 23],
+  ['mechanic_id', 2950],
+  ['note', 25],
+] as const;
 const assignments = relationInfo(
   {
     tag: 'relation',
@@ -14,11 +19,7 @@ const assignments = relationInfo(
     schema: 'public',
     table: 'session_assignments',
     replicaIdentity: 'default',
-    columns: [
-      { name: 'id', typeOid: 23, isKey: true },
-      { name: 'mechanic_id', typeOid: 2950, isKey: false },
-      { name: 'note', typeOid: 25, isKey: false },
-    ],
+    columns: COLUMNS.map(([name, typeOid]) => ({ name, typeOid, isKey: name === 'id' })),
   },
   (oid) => (TYPES[oid] ? { name: TYPES[oid], elementName: null } : undefined),
   ['id'],
