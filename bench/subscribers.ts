@@ -26,6 +26,10 @@
  * is measured from /proc and its deliveries are the target's fan-out count. File-descriptor limits
  * are raised only for the processes this benchmark starts (`bash -c 'ulimit -n …'`), up to the hard
  * limit. Every phase is bounded in time. Results for this machine: docs/benchmarks.md.
+ *
+ * One file, though long: it is the benchmark's script — the phases above in the order they run,
+ * each a short function over the same client processes; the client side and the target side are
+ * already their own files.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';

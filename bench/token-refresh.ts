@@ -43,7 +43,7 @@ let delivered = 0;
 let subscribed = 0;
 const pool = new MechanicPool({
   env: 'bench',
-  auth: new (await import('../src/auth/index.js')).AuthApi({
+  auth: new AuthApi({
     supabaseUrl: target.url,
     apiKey: target.publishableKey,
   }),

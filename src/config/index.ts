@@ -8,6 +8,7 @@
 export * from './yaml-loader.js';
 export * from './duration.js';
 export * from './secret.js';
+export * from './secret-transfer.js';
 export * from './environment-schema.js';
 export * from './probe-schema.js';
 export * from './canary-config.js';

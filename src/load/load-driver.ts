@@ -13,6 +13,8 @@ export interface LoadOutcome {
   latencyMs?: number;
   /** False when measured while the harness was overloaded: counted, but kept out of latency figures. */
   trusted?: boolean;
+  /** The subscriber's client kind (absent for pollers). */
+  kind?: ClientKind;
 }
 
 /** What load reads from the runner's status; extra fields are ignored. */

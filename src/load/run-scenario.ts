@@ -1,13 +1,19 @@
 /**
- * Runs one load scenario against one live environment: builds a ProbeRunner for it, follows the
- * executor tick by tick (subscribers, arrivals, or connection-limit levels), samples the timeline,
- * and always stops by itself — at the end of the plan, at the run bound (maxDuration / maxEvents),
- * at a breaking point, or when the caller's signal aborts (Ctrl-C: a partial result).
+ * Runs one load scenario against one live environment: builds a ProbeRunner for it and hands the
+ * scenario's executor (executors/) a context to drive it with, keeping here what every executor
+ * shares — the spawn-rate and publish-rate limits, timeline sampling, progress, draining and the
+ * result. A run always stops by itself — at the end of the plan, at the run bound (maxDuration /
+ * maxEvents), at a breaking point, or when the caller's signal aborts (Ctrl-C: a partial result).
  * Failures of the run itself (target unreachable, harness overloaded) come back in `failure`
  * with what was measured so far, so the report can say which.
  */
 import type { ProbeSpec } from '../config/index.js';
-import { createHarnessHealth, type CanaryMetrics, type HarnessHealth } from '../metrics/index.js';
+import {
+  createHarnessHealth,
+  type CanaryMetrics,
+  type HarnessHealth,
+  type OutcomeCounts,
+} from '../metrics/index.js';
 import { ProbeRunner, type ResolvedEnvironment } from '../probe/index.js';
 import {
   createLeanSubscriber,
@@ -18,47 +24,30 @@ import {
   CanaryError,
   isCanaryError,
   silentLogger,
-  sleep,
   systemClock,
-  type Clock,
   type Logger,
+  type TimerClock,
 } from '../shared/index.js';
 import {
-  connectionLevels,
-  judgeLevel,
-  type BreakCause,
-  type LevelObservation,
-} from './executors/connection-limit.js';
-import type { RampPlan } from './executors/ramp-plan.js';
-import { rampingArrivalRatePlan } from './executors/ramping-arrival-rate.js';
-import { rampingSubscribersPlan } from './executors/ramping-subscribers.js';
+  executorFor,
+  type ExecutorContext,
+  type LoadBreakingPoint,
+  type StopReason,
+} from './executors/index.js';
 import { runBoundMs, plannedDurationMs, type Scenario } from './scenario-schema.js';
-import { percentileOf, RunTimeline, type PathCounts, type TimelinePoint } from './run-timeline.js';
+import { RunTimeline, type EncodedPathLatency, type PathCounts, type TimelinePoint } from './run-timeline.js';
+import { PublishPacer, SpawnLimiter } from './load-limits.js';
 import { publishesEvents, shareOf, type ShardRole } from './shard.js';
 
-export type StopReason =
-  'completed' | 'interrupted' | 'max_duration' | 'max_events' | 'breaking_point' | 'failed';
-
-export interface LoadProgress {
+export interface LoadProgress extends OutcomeCounts {
   elapsedMs: number;
   plannedMs: number;
   phase: 'running' | 'draining';
   subscribersTarget: number;
   subscribersConnected: number;
   published: number;
-  delivered: number;
-  late: number;
-  dropped: number;
   /** connection-limit: the level being held. */
   level?: number;
-}
-
-export interface LoadBreakingPoint {
-  subscribers: number;
-  level: number;
-  cause: BreakCause;
-  detail: string;
-  planLimit: number;
 }
 
 export interface LoadRunResult {
@@ -75,7 +64,8 @@ export interface LoadRunResult {
   peakSubscribers: number;
   paths: Record<string, PathCounts>;
   timeline: TimelinePoint[];
-  latencySamplesMs: Record<string, number[]>;
+  /** HDR latency histograms per path and subscriber kind; merged exactly across workers and shards. */
+  latencyHistograms: Record<string, EncodedPathLatency>;
   breakingPoint?: LoadBreakingPoint;
   failure?: { code: string; message: string; hint?: string };
   /** Set when the environment's loadRateCap lowered the scenario's publish rate. */
@@ -92,7 +82,7 @@ export interface RunScenarioOptions {
   /** Load against a remote environment only with this (`--allow-remote`). */
   allowRemote?: boolean;
   signal?: AbortSignal;
-  clock?: Clock;
+  clock?: TimerClock;
   logger?: Logger;
   onProgress?: (progress: LoadProgress) => void;
   /** Tick of the control loop. */
@@ -132,11 +122,8 @@ export async function runScenario(options: RunScenarioOptions): Promise<LoadRunR
   const clock = options.clock ?? systemClock;
   const logger = (options.logger ?? silentLogger).child({ scenario: scenario.name, env: env.name });
   const probe = loadProbeSpec(options.probe, scenario);
-  if (scenario.executor === 'connection-limit' && probe.lateAfter >= probe.deadline) {
-    throw new CanaryError('CONFIG_INVALID', `lateAfter must be below deadline for "${scenario.name}"`, {
-      hint: 'lower lateAfter or raise deadline in the scenario',
-    });
-  }
+  const executor = executorFor(scenario);
+  executor.check?.(scenario, probe);
   const tickMs = options.tickMs ?? 100;
   const boundMs = runBoundMs(scenario, probe.deadline);
   const plannedMs = plannedDurationMs(scenario);
@@ -189,12 +176,8 @@ export async function runScenario(options: RunScenarioOptions): Promise<LoadRunR
   const start = clock.now();
   const elapsed = (): number => clock.now() - start;
 
-  let published = 0;
-  let publishErrors = 0;
-  let inFlight = 0;
-  let subscribersSet = 0;
-  let subscribersTarget = 0;
   let peakSubscribers = 0;
+  let subscribersTarget = 0;
   let stopReason: StopReason = 'completed';
   let failure: LoadRunResult['failure'];
   let breakingPoint: LoadBreakingPoint | undefined;
@@ -203,41 +186,15 @@ export async function runScenario(options: RunScenarioOptions): Promise<LoadRunR
   let nextSampleAt = 0;
   // Remote environments: a token bucket at the environment's loadRateCap (events/s), 1 s of burst.
   const rateCap = env.kind === 'remote' ? env.loadRateCap : undefined;
-  let tokens = rateCap ?? 0;
-  let lastRefill = clock.now();
-
-  const publish = (): void => {
-    if (options.shard && !publishesEvents(options.shard)) return;
-    if (rateCap !== undefined) {
-      if (tokens < 1) return;
-      tokens -= 1;
-    }
-    published += 1;
-    inFlight += 1;
-    runner
-      .publishOne()
-      .catch(() => {
-        publishErrors += 1;
-      })
-      .finally(() => {
-        inFlight -= 1;
-      });
-  };
-
-  /** Publish what the plan wants by now, bounded by maxEvents and in-flight publishes. */
-  const publishDue = (due: number): void => {
-    if (rateCap !== undefined) {
-      const now = clock.now();
-      tokens = Math.min(rateCap, tokens + ((now - lastRefill) / 1000) * rateCap);
-      lastRefill = now;
-    }
-    const target = Math.min(due, scenario.maxEvents);
-    while (published < target && inFlight < MAX_IN_FLIGHT_PUBLISHES) {
-      const before = published;
-      publish();
-      if (published === before) break;
-    }
-  };
+  const publishing = !options.shard || publishesEvents(options.shard);
+  const pacer = new PublishPacer({
+    maxEvents: publishing ? scenario.maxEvents : 0,
+    maxInFlight: MAX_IN_FLIGHT_PUBLISHES,
+    rateCap,
+    now: clock.now(),
+    publishOne: () => runner.publishOne(),
+  });
+  const spawn = new SpawnLimiter(scenario.spawnRate / (options.shard?.count ?? 1), clock.now());
 
   const sampleIfDue = (force = false): void => {
     const t = elapsed();
@@ -255,7 +212,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<LoadRunR
       t: Math.round(t) / 1000,
       subscribersTarget,
       subscribersConnected: connected,
-      published,
+      published: pacer.published,
       overloaded,
       eventLoopLagMs: snapshot.eventLoopLagP99Ms,
       cpuRatio: snapshot.cpuRatio,
@@ -270,7 +227,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<LoadRunR
       phase,
       subscribersTarget,
       subscribersConnected: runner.connectedCount(),
-      published,
+      published: pacer.published,
       ...totals,
       ...(currentLevel !== undefined ? { level: currentLevel } : {}),
     });
@@ -280,179 +237,66 @@ export async function runScenario(options: RunScenarioOptions): Promise<LoadRunR
   const mustStop = (): StopReason | undefined => {
     if (options.signal?.aborted) return 'interrupted';
     if (elapsed() >= boundMs) return 'max_duration';
-    if (published >= scenario.maxEvents) return 'max_events';
+    if (pacer.published >= scenario.maxEvents) return 'max_events';
     return undefined;
   };
 
-  let spawnAllowance = 0;
-  let lastTick = clock.now();
-  /** Move the subscriber count toward `wanted`, at most spawnRate new ones per second. */
+  /** Move the subscriber count toward `planned` (this shard's share), at the spawn rate. */
   const steerSubscribers = async (planned: number): Promise<void> => {
     const wanted = options.shard ? shareOf(planned, options.shard) : planned;
-    const spawnRate = scenario.spawnRate / (options.shard?.count ?? 1);
     subscribersTarget = wanted;
     metrics.loadTargetSubscribers.set(labels, wanted);
-    const now = clock.now();
-    spawnAllowance = Math.min(spawnRate, spawnAllowance + ((now - lastTick) / 1000) * spawnRate);
-    lastTick = now;
-    let next = wanted;
-    if (wanted > subscribersSet) {
-      const step = Math.floor(spawnAllowance);
-      next = Math.min(wanted, subscribersSet + step);
-      spawnAllowance -= next - subscribersSet;
-    }
-    if (next !== subscribersSet) {
-      subscribersSet = next;
-      await runner.setSubscribers(next, scenario.clients);
-    }
+    const before = spawn.current;
+    const next = spawn.next(wanted, clock.now());
+    if (next !== before) await runner.setSubscribers(next, scenario.clients);
   };
 
-  const overBudget = (wanted: number): boolean =>
-    scenario.harness.maxSubscribers !== undefined && wanted > scenario.harness.maxSubscribers;
+  const context: ExecutorContext = {
+    clock,
+    tickMs,
+    ...(options.signal ? { signal: options.signal } : {}),
+    logger,
+    lateAfterMs: probe.lateAfter,
+    planLimit: env.connectionLimit,
+    elapsed,
+    mustStop,
+    steerSubscribers,
+    subscribersSet: () => spawn.current,
+    connectedCount: () => runner.connectedCount(),
+    observeConnected: () => {
+      const connected = runner.connectedCount();
+      peakSubscribers = Math.max(peakSubscribers, connected);
+      return connected;
+    },
+    publishDue: (due) => pacer.publishDue(due, clock.now()),
+    published: () => pacer.published,
+    setArrivalRate: (rate) => metrics.loadArrivalRate.set(labels, rate),
+    setLevel: (level) => {
+      currentLevel = level;
+    },
+    sample: () => {
+      sampleIfDue();
+      progress('running');
+    },
+    harness: {
+      windows: () => health.snapshot().samples,
+      isOverloaded,
+      detail: () => {
+        const snapshot = health.snapshot();
+        return `event-loop lag p99 ${snapshot.eventLoopLagP99Ms.toFixed(0)} ms, CPU ${(snapshot.cpuRatio * 100).toFixed(0)}% of a core`;
+      },
+    },
+    errorsByReason: () => errorsByReason(metrics, env.name, probe.name),
+    errorMessages: () => errorMessages,
+    takeLatencyWindow: () => timeline.takeWindow(),
+  };
 
   health.start();
   try {
     await runner.start();
-    if (scenario.executor === 'connection-limit') {
-      const levels = connectionLevels(scenario);
-      const latencyLimitMs = scenario.latencyP95 ?? probe.lateAfter;
-      const errorsBefore = await errorsByReason(metrics, env.name, probe.name);
-      let previousErrors = errorsBefore;
-      let lastGoodConnected = 0;
-      const settleMs = Math.max(3 * scenario.hold, 10_000);
-      for (const level of levels) {
-        currentLevel = level;
-        if (overBudget(level)) {
-          breakingPoint = {
-            subscribers: Math.max(lastGoodConnected, runner.connectedCount()),
-            level,
-            cause: 'harness',
-            detail: `the harness's subscriber budget (harness.maxSubscribers = ${scenario.harness.maxSubscribers}) is below level ${level}: the target was not the limit`,
-            planLimit: env.connectionLimit,
-          };
-          stopReason = 'breaking_point';
-          break;
-        }
-        const messagesBefore = errorMessages.length;
-        timeline.takeWindow();
-        const levelStart = elapsed();
-        const publishedAtStart = published;
-        // Ramp at spawnRate, then hold the level for `hold` before judging it.
-        const holdUntil = levelStart + ((level - subscribersSet) / scenario.spawnRate) * 1000 + scenario.hold;
-        let overloadedTicks = 0;
-        let ticks = 0;
-        let windowsAtRampEnd: number | undefined;
-        let stop: StopReason | undefined;
-        for (;;) {
-          stop = mustStop();
-          if (stop) break;
-          await steerSubscribers(level);
-          publishDue(publishedAtStart + Math.floor(((elapsed() - levelStart) / 1000) * scenario.rate));
-          // Judge overload on health windows that lie wholly after the ramp: joining a step's
-          // subscribers is a burst by design and says nothing about sustained saturation.
-          if (subscribersSet >= level) {
-            const windows = health.snapshot().samples;
-            windowsAtRampEnd ??= windows;
-            if (windows >= windowsAtRampEnd + 2) {
-              ticks += 1;
-              if (isOverloaded()) overloadedTicks += 1;
-            }
-          }
-          sampleIfDue();
-          progress('running');
-          if (subscribersSet >= level && elapsed() >= holdUntil) {
-            // Joins still completing, nothing refused: give the level time to settle before judging
-            // it, so a slow machine is not mistaken for a limit.
-            const settled = runner.connectedCount() >= Math.floor(level * scenario.minConnectedRatio);
-            if (settled || elapsed() >= holdUntil + settleMs) break;
-            const refusals = diffCounts(await errorsByReason(metrics, env.name, probe.name), previousErrors);
-            if ((refusals.connection_limit ?? 0) > 0 || (refusals.rate_limit ?? 0) > 0) break;
-          }
-          await sleep(tickMs, options.signal);
-        }
-        if (stop) {
-          stopReason = stop;
-          break;
-        }
-        const errorsNow = await errorsByReason(metrics, env.name, probe.name);
-        const newErrors = diffCounts(errorsNow, previousErrors);
-        previousErrors = errorsNow;
-        const window = timeline.takeWindow().sort((a, b) => a - b);
-        const connected = runner.connectedCount();
-        peakSubscribers = Math.max(peakSubscribers, connected);
-        const snapshot = health.snapshot();
-        const observation: LevelObservation = {
-          level,
-          connected,
-          newErrors,
-          errorMessages: errorMessages.slice(messagesBefore),
-          overloaded: scenario.harness.forceOverloaded || (ticks > 0 && overloadedTicks / ticks > 0.5),
-          overloadDetail: scenario.harness.forceOverloaded
-            ? 'harness.forceOverloaded is set in the scenario'
-            : `event-loop lag p99 ${snapshot.eventLoopLagP99Ms.toFixed(0)} ms, CPU ${(snapshot.cpuRatio * 100).toFixed(0)}% of a core`,
-          ...(window.length ? { latencyP95Ms: percentileOf(window, 0.95) as number } : {}),
-        };
-        const verdict = judgeLevel(observation, {
-          latencyP95Ms: latencyLimitMs,
-          minConnectedRatio: scenario.minConnectedRatio,
-        });
-        logger.info('connection-limit level', {
-          level,
-          connected,
-          broken: verdict.broken,
-          cause: verdict.cause,
-        });
-        if (verdict.broken) {
-          breakingPoint = {
-            subscribers: Math.max(lastGoodConnected, connected),
-            level,
-            cause: verdict.cause,
-            detail: verdict.detail,
-            planLimit: env.connectionLimit,
-          };
-          stopReason = 'breaking_point';
-          break;
-        }
-        lastGoodConnected = connected;
-      }
-      if (!breakingPoint && stopReason === 'completed') {
-        breakingPoint = {
-          subscribers: lastGoodConnected,
-          level: scenario.max,
-          cause: 'none',
-          detail: `no break up to ${scenario.max} subscribers`,
-          planLimit: env.connectionLimit,
-        };
-      }
-    } else {
-      const plan: RampPlan =
-        scenario.executor === 'ramping-subscribers'
-          ? rampingSubscribersPlan(scenario)
-          : rampingArrivalRatePlan(scenario);
-      for (;;) {
-        const stop = mustStop();
-        if (stop) {
-          stopReason = stop;
-          break;
-        }
-        const t = elapsed();
-        if (t >= plan.durationMs) break;
-        const wanted = plan.subscribersAt(t);
-        if (overBudget(wanted)) {
-          throw new CanaryError(
-            'HARNESS_OVERLOADED',
-            `scenario "${scenario.name}" wants ${wanted} subscribers, over this harness's budget of ${scenario.harness.maxSubscribers}`,
-            { hint: 'lower the stages, raise harness.maxSubscribers, or shard the load over more machines' },
-          );
-        }
-        await steerSubscribers(wanted);
-        metrics.loadArrivalRate.set(labels, plan.rateAt(t));
-        publishDue(plan.arrivalsBy(t));
-        sampleIfDue();
-        progress('running');
-        await sleep(tickMs, options.signal);
-      }
-    }
+    const outcome = await executor.run(scenario, context);
+    stopReason = outcome.stopReason;
+    breakingPoint = outcome.breakingPoint;
   } catch (error) {
     stopReason = 'failed';
     failure = isCanaryError(error)
@@ -464,18 +308,16 @@ export async function runScenario(options: RunScenarioOptions): Promise<LoadRunR
   await options.shard?.beforeDrain?.();
   // Drain: every published event gets its outcome (bounded by the deadline), then disconnect.
   progress('draining');
-  const drainTicker = setInterval(
-    () => {
-      sampleIfDue();
-      progress('draining');
-    },
-    Math.min(1000, scenario.sampleEvery),
-  );
-  drainTicker.unref();
+  const drainEvery = Math.min(1000, scenario.sampleEvery);
+  let drainTicker = clock.setTimer(function drainTick() {
+    sampleIfDue();
+    progress('draining');
+    drainTicker = clock.setTimer(drainTick, drainEvery);
+  }, drainEvery);
   try {
     await runner.stop();
   } finally {
-    clearInterval(drainTicker);
+    clock.clearTimer(drainTicker);
     offOutcome();
     offFeed?.();
     health.stop();
@@ -495,12 +337,12 @@ export async function runScenario(options: RunScenarioOptions): Promise<LoadRunR
     durationSeconds: elapsed() / 1000,
     partial: stopReason === 'interrupted' || stopReason === 'max_duration' || stopReason === 'max_events',
     stopReason,
-    published,
-    publishErrors,
+    published: pacer.published,
+    publishErrors: pacer.errors,
     peakSubscribers,
     paths: timeline.counts,
     timeline: timeline.points,
-    latencySamplesMs: timeline.latencySamples,
+    latencyHistograms: timeline.encodedLatency(),
     ...(breakingPoint ? { breakingPoint } : {}),
     ...(failure ? { failure } : {}),
     ...(rateCap !== undefined ? { rateCap } : {}),
@@ -529,6 +371,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<LoadRunR
         };
       }
     }
+    const { published, errors: publishErrors } = pacer;
     if (published > 0 && publishErrors === published) {
       return {
         code: 'TARGET_UNREACHABLE',
@@ -560,15 +403,6 @@ async function errorsByReason(
     if (value.labels.env !== env || value.labels.probe !== probe) continue;
     const reason = String(value.labels.reason ?? 'other');
     out[reason] = (out[reason] ?? 0) + value.value;
-  }
-  return out;
-}
-
-function diffCounts(now: Record<string, number>, before: Record<string, number>): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [key, value] of Object.entries(now)) {
-    const delta = value - (before[key] ?? 0);
-    if (delta > 0) out[key] = delta;
   }
   return out;
 }

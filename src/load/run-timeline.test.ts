@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { LatencyHistogram } from '../metrics/index.js';
 import { RunTimeline } from './run-timeline.js';
 
 const base = { subscribersTarget: 2, subscribersConnected: 2, published: 3, overloaded: false };
@@ -45,26 +46,46 @@ describe('run timeline', () => {
       latencyMs: 12,
     });
     expect(timeline.counts.postgres_changes).toEqual({ delivered: 2, late: 0, dropped: 0, untrusted: 1 });
-    expect(timeline.latencySamples.postgres_changes).toEqual([12]);
+    const latency = LatencyHistogram.decode(timeline.encodedLatency().postgres_changes!.all);
+    expect(latency.count).toBe(1);
+    expect(latency.max()).toBeCloseTo(12, 1);
     expect(timeline.takeWindow()).toEqual([12]);
     expect(timeline.takeWindow()).toEqual([]);
   });
 
-  it('bounds the stored latency samples with a reservoir', () => {
-    let seed = 1;
-    const timeline = new RunTimeline({ random: () => (seed = (seed * 16807) % 2147483647) / 2147483647 });
-    for (let i = 0; i < 25_000; i++) {
+  it('keeps every latency in a histogram per path and per subscriber kind, whatever the run length', () => {
+    const timeline = new RunTimeline();
+    for (let i = 1; i <= 25_000; i++) {
       timeline.record({
-        path: 'polling',
+        path: 'broadcast',
         eventId: String(i),
         subscriberId: 's',
         outcome: 'delivered',
-        latencyMs: i,
+        latencyMs: i / 10,
+        kind: i % 5 === 0 ? 'supabase-js' : 'lean',
       });
     }
-    const samples = timeline.latencySamples.polling ?? [];
-    expect(samples).toHaveLength(20_000);
-    // Late values make it in too: the reservoir is not just the first 20 000.
-    expect(samples.some((value) => value >= 20_000)).toBe(true);
+    timeline.record({
+      path: 'polling',
+      eventId: 'p',
+      subscriberId: 'poll:m',
+      outcome: 'delivered',
+      latencyMs: 900,
+    });
+    const encoded = timeline.encodedLatency();
+    const all = LatencyHistogram.decode(encoded.broadcast!.all);
+    expect(all.count).toBe(25_000);
+    // Exact nearest ranks are 2,500.0 ms and 1,250.0 ms; the histogram answers within its 0.1 %.
+    for (const [q, exact] of [
+      [1, 2500],
+      [0.5, 1250],
+    ] as const) {
+      const answer = all.percentile(q) as number;
+      expect(answer).toBeGreaterThanOrEqual(exact);
+      expect((answer - exact) / exact).toBeLessThanOrEqual(0.001);
+    }
+    expect(LatencyHistogram.decode(encoded.broadcast!.byClient['supabase-js']!).count).toBe(5000);
+    expect(LatencyHistogram.decode(encoded.broadcast!.byClient.lean!).count).toBe(20_000);
+    expect(encoded.polling!.byClient).toEqual({});
   });
 });

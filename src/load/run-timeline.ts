@@ -1,18 +1,29 @@
 /**
  * What a load run records while it runs, for the summary and the report's plots: every outcome
- * (via the runner's onOutcome), a latency reservoir per path, and a sample every `sampleEvery`
- * of subscribers wanted/connected, cumulative counts and the interval's latency percentiles.
+ * (via the runner's onOutcome), an HDR latency histogram per path and per subscriber kind (exact
+ * to 0.1 %, mergeable across workers and shards), and a sample every `sampleEvery` of subscribers
+ * wanted/connected, cumulative counts and the interval's latency percentiles.
  */
+import {
+  addCounts,
+  emptyCounts,
+  LatencyHistogram,
+  outcomeCountsOf,
+  type ClientKind,
+  type OutcomeCounts,
+} from '../metrics/index.js';
+import { percentileOfSorted } from '../shared/index.js';
 import type { LoadOutcome } from './load-driver.js';
 
-export interface TimelinePoint {
+/** One sample of a run (the report's `timeline[]`, documented in docs/reports.md). */
+export interface TimelinePoint extends OutcomeCounts {
+  /** Seconds since the run started. */
   t: number;
   subscribersTarget: number;
   subscribersConnected: number;
+  /** Cumulative counts since the start (published and the outcome counts). */
   published: number;
-  delivered: number;
-  late: number;
-  dropped: number;
+  /** p50 / p95 latency (ms) per path of the outcomes recorded in this sampling interval. */
   latencyP50Ms: Record<string, number>;
   latencyP95Ms: Record<string, number>;
   overloaded: boolean;
@@ -20,38 +31,32 @@ export interface TimelinePoint {
   cpuRatio?: number;
 }
 
-export interface PathCounts {
-  delivered: number;
-  late: number;
-  dropped: number;
+export interface PathCounts extends OutcomeCounts {
   /** Outcomes measured while the harness was overloaded (their latency is left out). */
   untrusted: number;
 }
 
-/** Upper bound on stored latency samples per path; beyond it, reservoir sampling keeps a fair subset. */
-const RESERVOIR_SIZE = 20_000;
+/** A path's latency histograms, encoded (LatencyHistogram.encode): all its subscribers, and per kind. */
+export interface EncodedPathLatency {
+  all: string;
+  byClient: Partial<Record<ClientKind, string>>;
+}
 
-export function percentileOf(sorted: readonly number[], q: number): number | undefined {
-  if (sorted.length === 0) return undefined;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+interface PathLatency {
+  all: LatencyHistogram;
+  byClient: Partial<Record<ClientKind, LatencyHistogram>>;
 }
 
 export class RunTimeline {
   readonly points: TimelinePoint[] = [];
   readonly counts: Record<string, PathCounts> = {};
-  readonly latencySamples: Record<string, number[]> = {};
-  private readonly seenPerPath: Record<string, number> = {};
+  private readonly latency: Record<string, PathLatency> = {};
   private intervalLatencies: Record<string, number[]> = {};
   /** Latencies since the last `takeWindow()`, for connection-limit levels. */
   private windowLatencies: number[] = [];
-  private random: () => number;
-
-  constructor(options: { random?: () => number } = {}) {
-    this.random = options.random ?? Math.random;
-  }
 
   record(outcome: LoadOutcome): void {
-    const counts = (this.counts[outcome.path] ??= { delivered: 0, late: 0, dropped: 0, untrusted: 0 });
+    const counts = (this.counts[outcome.path] ??= { ...emptyCounts(), untrusted: 0 });
     if (outcome.outcome === 'delivered' || outcome.outcome === 'late' || outcome.outcome === 'dropped') {
       counts[outcome.outcome] += 1;
     }
@@ -60,22 +65,26 @@ export class RunTimeline {
     if (outcome.latencyMs === undefined || outcome.outcome === 'dropped' || outcome.trusted === false) return;
     (this.intervalLatencies[outcome.path] ??= []).push(outcome.latencyMs);
     this.windowLatencies.push(outcome.latencyMs);
-    const samples = (this.latencySamples[outcome.path] ??= []);
-    const seen = (this.seenPerPath[outcome.path] = (this.seenPerPath[outcome.path] ?? 0) + 1);
-    if (samples.length < RESERVOIR_SIZE) samples.push(outcome.latencyMs);
-    else {
-      const slot = Math.floor(this.random() * seen);
-      if (slot < RESERVOIR_SIZE) samples[slot] = outcome.latencyMs;
-    }
+    const latency = (this.latency[outcome.path] ??= { all: new LatencyHistogram(), byClient: {} });
+    latency.all.record(outcome.latencyMs);
+    if (outcome.kind) (latency.byClient[outcome.kind] ??= new LatencyHistogram()).record(outcome.latencyMs);
   }
 
-  totals(): Omit<PathCounts, 'untrusted'> {
-    const total = { delivered: 0, late: 0, dropped: 0 };
-    for (const counts of Object.values(this.counts)) {
-      total.delivered += counts.delivered;
-      total.late += counts.late;
-      total.dropped += counts.dropped;
+  /** The latency histograms so far, per path, encoded for the result (and the IPC pipe). */
+  encodedLatency(): Record<string, EncodedPathLatency> {
+    const encoded: Record<string, EncodedPathLatency> = {};
+    for (const [path, latency] of Object.entries(this.latency)) {
+      const byClient: EncodedPathLatency['byClient'] = {};
+      for (const [kind, histogram] of Object.entries(latency.byClient) as [ClientKind, LatencyHistogram][])
+        byClient[kind] = histogram.encode();
+      encoded[path] = { all: latency.all.encode(), byClient };
     }
+    return encoded;
+  }
+
+  totals(): OutcomeCounts {
+    const total = emptyCounts();
+    for (const counts of Object.values(this.counts)) addCounts(total, outcomeCountsOf(counts));
     return total;
   }
 
@@ -93,10 +102,10 @@ export class RunTimeline {
     const latencyP95Ms: Record<string, number> = {};
     for (const [path, values] of Object.entries(this.intervalLatencies)) {
       const sorted = [...values].sort((a, b) => a - b);
-      const p50 = percentileOf(sorted, 0.5);
-      const p95 = percentileOf(sorted, 0.95);
-      if (p50 !== undefined) latencyP50Ms[path] = p50;
-      if (p95 !== undefined) latencyP95Ms[path] = p95;
+      const p50 = percentileOfSorted(sorted, 0.5);
+      const p95 = percentileOfSorted(sorted, 0.95);
+      if (p50 !== null) latencyP50Ms[path] = p50;
+      if (p95 !== null) latencyP95Ms[path] = p95;
     }
     this.intervalLatencies = {};
     const full: TimelinePoint = { ...point, ...this.totals(), latencyP50Ms, latencyP95Ms };

@@ -13,9 +13,10 @@
  */
 import { z } from 'zod';
 import { loadYamlFile } from '../config/index.js';
-import { connectionLimitDurationMs, connectionLimitSchema } from './executors/connection-limit.js';
-import { rampingArrivalRatePlan, rampingArrivalRateSchema } from './executors/ramping-arrival-rate.js';
-import { rampingSubscribersPlan, rampingSubscribersSchema } from './executors/ramping-subscribers.js';
+import { connectionLimitSchema } from './executors/connection-limit.js';
+import { executorFor } from './executors/index.js';
+import { rampingArrivalRateSchema } from './executors/ramping-arrival-rate.js';
+import { rampingSubscribersSchema } from './executors/ramping-subscribers.js';
 
 export const EXECUTORS = ['ramping-subscribers', 'ramping-arrival-rate', 'connection-limit'] as const;
 export type ExecutorName = (typeof EXECUTORS)[number];
@@ -34,14 +35,7 @@ export function loadScenarioFile(file: string): Scenario {
 
 /** The executor's own length, before drain: stages, or every connection-limit level. */
 export function plannedDurationMs(scenario: Scenario): number {
-  switch (scenario.executor) {
-    case 'ramping-subscribers':
-      return rampingSubscribersPlan(scenario).durationMs;
-    case 'ramping-arrival-rate':
-      return rampingArrivalRatePlan(scenario).durationMs;
-    case 'connection-limit':
-      return connectionLimitDurationMs(scenario);
-  }
+  return executorFor(scenario).plannedMs(scenario);
 }
 
 /** The hard bound on the whole run: maxDuration, or planned + drain deadline + 30 s. */

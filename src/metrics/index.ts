@@ -9,3 +9,5 @@ export * from './registry.js';
 export * from './harness-health.js';
 export * from './metrics-doc.js';
 export * from './outputs/index.js';
+export * from './outcome-counts.js';
+export * from './latency-histogram.js';

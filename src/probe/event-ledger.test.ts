@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createMetrics, type DeliveryPath } from '../metrics/index.js';
 import type { Clock } from '../shared/index.js';
-import { EventLedger, percentile, type OutcomeRecord } from './event-ledger.js';
+import { EventLedger, type OutcomeRecord } from './event-ledger.js';
 
 /** A clock the test moves by hand, so outcome boundaries are exact. */
 function manualClock(start = 1000): Clock & { advance(ms: number): void; set(ms: number): void } {
@@ -405,15 +405,6 @@ describe('EventLedger outcomes', () => {
     ledger.tick();
     expect(ledger.totalsFor('broadcast').due).toBe(0);
     expect(outcomes).toHaveLength(0);
-  });
-});
-
-describe('percentile', () => {
-  it('uses the nearest rank', () => {
-    expect(percentile([], 0.5)).toBeNull();
-    expect(percentile([5, 1, 3, 2, 4], 0.5)).toBe(3);
-    expect(percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.95)).toBe(10);
-    expect(percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.1)).toBe(1);
   });
 });
 

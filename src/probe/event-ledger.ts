@@ -20,13 +20,21 @@
  *   due any more and reach no outcome (counted as `withdrawn`).
  * - Measurements taken while the harness is overloaded count toward outcomes but are flagged
  *   untrusted and kept out of the latency histograms.
+ *
+ * One file, though long: the rules above are one invariant — every due triple ends in exactly one
+ * outcome — over one set of books (channels with their gaps, events with their triples, held
+ * deliveries). Gaps, readiness and zombie detection each read and write those books at the moment
+ * an outcome is decided; split apart they would share the same private state through wider
+ * interfaces. It has no I/O and no timers (time comes from the Clock), so its test drives it whole.
  */
-import type {
-  CanaryMetrics,
-  ClientKind,
-  DeliveryPath,
-  Outcome,
-  SubscriptionStatus,
+import {
+  emptyCounts,
+  type CanaryMetrics,
+  type ClientKind,
+  type DeliveryPath,
+  type Outcome,
+  type OutcomeCounts,
+  type SubscriptionStatus,
 } from '../metrics/index.js';
 import { systemClock, type Clock } from '../shared/index.js';
 
@@ -43,6 +51,8 @@ export interface OutcomeRecord {
   inGap: boolean;
   /** False when measured while the harness was overloaded. */
   trusted: boolean;
+  /** The subscriber's client kind (absent for pollers). */
+  kind?: ClientKind;
 }
 
 export interface LedgerDelivery {
@@ -67,11 +77,9 @@ export interface LedgerOptions {
   isOverloaded?: () => boolean;
 }
 
-export interface PathTotals {
+/** A path's books: the outcome counts plus what the ledger saw besides final outcomes. */
+export interface PathTotals extends OutcomeCounts {
   due: number;
-  delivered: number;
-  late: number;
-  dropped: number;
   duplicates: number;
   outOfOrder: number;
   arrivedAfterDrop: number;
@@ -145,10 +153,8 @@ export interface EventSummary {
 }
 
 const emptyTotals = (): PathTotals => ({
+  ...emptyCounts(),
   due: 0,
-  delivered: 0,
-  late: 0,
-  dropped: 0,
   duplicates: 0,
   outOfOrder: 0,
   arrivedAfterDrop: 0,
@@ -702,6 +708,8 @@ export class EventLedger {
       trusted: triple.trusted,
     };
     if (latencyMs !== undefined) record.latencyMs = latencyMs;
+    const kind = this.subscribers.get(triple.channel.subscriberId)?.kind;
+    if (kind !== undefined) record.kind = kind;
     for (const listener of this.listeners) listener(record);
   }
 
@@ -742,12 +750,4 @@ export class EventLedger {
   private labels(path: DeliveryPath): { env: string; probe: string; path: DeliveryPath } {
     return { env: this.env, probe: this.probe, path };
   }
-}
-
-/** Nearest-rank percentile of a sample (0 < q ≤ 1); null for an empty sample. */
-export function percentile(sample: readonly number[], q: number): number | null {
-  if (sample.length === 0) return null;
-  const sorted = [...sample].sort((a, b) => a - b);
-  const rank = Math.min(sorted.length, Math.max(1, Math.ceil(q * sorted.length)));
-  return sorted[rank - 1] ?? null;
 }

@@ -4,11 +4,24 @@
  * delivery into the event ledger, and turns subscription health into the catalogue metrics.
  * Load executors drive it through setSubscribers() and publishOne(); the scheduler through
  * runRound().
+ *
+ * One file, though long: it is the shell around the ledger where a subscriber's lifecycle
+ * (join, status transitions, gaps, readiness trains, removal), its poller and the metrics those
+ * transitions move meet; each method is short and they all share the running-subscriber table.
+ * The decisions live in the ledger (event-ledger.ts) and the publisher (event-publisher.ts).
  */
 import { randomUUID } from 'node:crypto';
 import type { MechanicTokenStatus } from '../auth/index.js';
 import type { ProbeSpec } from '../config/index.js';
-import type { CanaryMetrics, ClientKind, DeliveryPath, SubscriptionStatus } from '../metrics/index.js';
+import {
+  deliveredRatio,
+  emptyCounts,
+  type CanaryMetrics,
+  type ClientKind,
+  type DeliveryPath,
+  type OutcomeCounts,
+  type SubscriptionStatus,
+} from '../metrics/index.js';
 import {
   createLeanSubscriber,
   createSupabaseJsSubscriber,
@@ -19,8 +32,8 @@ import {
   type Subscriber,
   type SubscriberFactory,
 } from '../realtime/index.js';
-import { silentLogger, sleep, systemClock, type Clock, type Logger } from '../shared/index.js';
-import { EventLedger, percentile, type OutcomeRecord } from './event-ledger.js';
+import { percentile, silentLogger, sleep, systemClock, type Clock, type Logger } from '../shared/index.js';
+import { EventLedger, type OutcomeRecord } from './event-ledger.js';
 import { PollingWatcher } from './polling-watcher.js';
 import {
   countFailedSteps,
@@ -51,7 +64,7 @@ export interface RoundResult {
   publishErrors: number;
   durationMs: number;
   /** Outcome counts over the round's events, per path. */
-  outcomes: Partial<Record<DeliveryPath, { delivered: number; late: number; dropped: number }>>;
+  outcomes: Partial<Record<DeliveryPath, OutcomeCounts>>;
 }
 
 export type SubscriberState = SubscriptionStatus | 'JOINING';
@@ -67,22 +80,7 @@ export interface ProbeStatus {
   pendingEvents: number;
   unmatchedDeliveries: number;
   subscribers: { client: ClientKind; desired: number; byStatus: Partial<Record<SubscriberState, number>> }[];
-  paths: {
-    path: DeliveryPath;
-    latencyMs: { p50: number | null; p95: number | null; p99: number | null };
-    due: number;
-    delivered: number;
-    late: number;
-    dropped: number;
-    duplicates: number;
-    outOfOrder: number;
-    gapMissed: number;
-    gapCoveredByPolling: number;
-    untrusted: number;
-    zombies: number;
-    readinessMissedEvents: number;
-    deliveredRatio: number | null;
-  }[];
+  paths: ProbePathStatus[];
   /** The environment's synthetic mechanics and the state of their access tokens. */
   mechanics: MechanicTokenStatus[];
   /** Newest first. */
@@ -91,6 +89,20 @@ export interface ProbeStatus {
     publishedAt: string;
     latencyMs: Partial<Record<DeliveryPath, number | 'dropped'>>;
   }[];
+}
+
+export interface ProbePathStatus extends OutcomeCounts {
+  path: DeliveryPath;
+  latencyMs: { p50: number | null; p95: number | null; p99: number | null };
+  due: number;
+  duplicates: number;
+  outOfOrder: number;
+  gapMissed: number;
+  gapCoveredByPolling: number;
+  untrusted: number;
+  zombies: number;
+  readinessMissedEvents: number;
+  deliveredRatio: number | null;
 }
 
 interface RunningSubscriber {
@@ -280,7 +292,7 @@ export class ProbeRunner {
     }
     const mine = new Set(eventIds);
     const outcomes: RoundResult['outcomes'] = {};
-    for (const path of this.probe.paths) outcomes[path] = { delivered: 0, late: 0, dropped: 0 };
+    for (const path of this.probe.paths) outcomes[path] = emptyCounts();
     let dropped = 0;
     for (const record of seen) {
       if (!mine.has(record.eventId)) continue;
@@ -343,10 +355,9 @@ export class ProbeRunner {
       }
       return { client, desired: this.desired[client], byStatus };
     });
-    const paths = this.probe.paths.map((path) => {
+    const paths = this.probe.paths.map((path): ProbePathStatus => {
       const t = this.ledger.totalsFor(path);
       const sample = this.ledger.latencySample(path);
-      const final = t.delivered + t.late + t.dropped;
       return {
         path,
         latencyMs: {
@@ -365,7 +376,7 @@ export class ProbeRunner {
         untrusted: t.untrusted,
         zombies: this.ledger.zombies(path).length,
         readinessMissedEvents: this.ledger.readiness(path).missedEvents,
-        deliveredRatio: final === 0 ? null : t.delivered / final,
+        deliveredRatio: deliveredRatio(t),
       };
     });
     return {

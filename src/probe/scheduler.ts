@@ -7,7 +7,7 @@
  */
 import type { CanaryConfig, EnvironmentConfig, ProbeSpec } from '../config/index.js';
 import type { CanaryMetrics } from '../metrics/index.js';
-import { isCanaryError, silentLogger, sleep, systemClock, type Clock, type Logger } from '../shared/index.js';
+import { isCanaryError, silentLogger, systemClock, type Logger, type TimerClock } from '../shared/index.js';
 import type { OutcomeRecord } from './event-ledger.js';
 import type { PublisherFactory } from './event-publisher.js';
 import { ProbeRunner, type ProbeStatus } from './probe-runner.js';
@@ -34,7 +34,8 @@ export interface SchedulerOptions {
   metrics: CanaryMetrics;
   startLocalTarget?: StartLocalTarget;
   logger?: Logger;
-  clock?: Clock;
+  /** Times the retry backoff and the rounds (a manual clock in unit tests). */
+  clock?: TimerClock;
   isOverloaded?: () => boolean;
   processEnv?: NodeJS.ProcessEnv;
   publisher?: PublisherFactory;
@@ -60,7 +61,7 @@ interface EnvironmentRun {
 export class Scheduler {
   private readonly runs: EnvironmentRun[];
   private readonly logger: Logger;
-  private readonly clock: Clock;
+  private readonly clock: TimerClock;
   private readonly abort = new AbortController();
   private stopping: Promise<void> | undefined;
 
@@ -86,7 +87,8 @@ export class Scheduler {
   /** Resolves when every environment is running or failed (or the timeout passes). */
   async waitUntilStarted(timeoutMs = 60_000): Promise<void> {
     const until = this.clock.now() + timeoutMs;
-    while (this.clock.now() < until && this.runs.some((r) => r.state === 'starting')) await sleep(50);
+    while (this.clock.now() < until && this.runs.some((r) => r.state === 'starting'))
+      await this.clock.sleep(50);
   }
 
   runners(): ProbeRunner[] {
@@ -169,7 +171,7 @@ export class Scheduler {
             error: text,
           },
         );
-        await sleep(delay, this.abort.signal);
+        await this.clock.sleep(delay, this.abort.signal);
         delay = Math.min(maxDelay, delay * 2);
       }
     }
@@ -221,7 +223,7 @@ export class Scheduler {
       run.rounds.add(round);
       void round.finally(() => run.rounds.delete(round));
       const jitter = probe.jitter > 0 ? (Math.random() * 2 - 1) * probe.jitter : 0;
-      await sleep(Math.max(50, probe.interval + jitter), this.abort.signal);
+      await this.clock.sleep(Math.max(50, probe.interval + jitter), this.abort.signal);
     }
   }
 

@@ -4,6 +4,7 @@
  * inline-SVG plots. Imports slo, metrics and shared.
  */
 export * from './report-model.js';
+export * from './load-report.js';
 export * from './junit-report.js';
 export * from './markdown-report.js';
 export * from './html-report.js';

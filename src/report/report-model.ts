@@ -4,6 +4,8 @@
  * backwards compatible within v1, removals or renames need v2.
  */
 import fs from 'node:fs';
+import type { EncodedPathLatency, TimelinePoint } from '../load/index.js';
+import { LatencyHistogram, type ClientKind, type OutcomeCounts } from '../metrics/index.js';
 import type { MetricSnapshot, SloResult, SloVerdict } from '../slo/index.js';
 import { CanaryError, ExitCode } from '../shared/index.js';
 
@@ -19,24 +21,6 @@ export interface RunFailure {
   hint?: string;
 }
 
-export interface TimelineSample {
-  /** Seconds since the run started. */
-  t: number;
-  subscribersTarget: number;
-  subscribersConnected: number;
-  /** Cumulative counts since the start. */
-  published: number;
-  delivered: number;
-  late: number;
-  dropped: number;
-  /** p50 / p95 latency (ms) per path of the outcomes recorded in this sampling interval. */
-  latencyP50Ms: Record<string, number>;
-  latencyP95Ms: Record<string, number>;
-  overloaded: boolean;
-  eventLoopLagMs?: number;
-  cpuRatio?: number;
-}
-
 export interface LatencySummary {
   count: number;
   p50: number;
@@ -46,14 +30,13 @@ export interface LatencySummary {
   max: number;
 }
 
-export interface PathTotals {
-  delivered: number;
-  late: number;
-  dropped: number;
+export interface PathTotals extends OutcomeCounts {
   /** Outcomes measured while the harness was overloaded; left out of latencyMs (as of the latency SLIs). */
   untrusted?: number;
-  /** Over trusted delivered and late outcomes, ms. */
+  /** Over trusted delivered and late outcomes, ms (HDR histogram: within 0.1 % of exact). */
   latencyMs: LatencySummary | null;
+  /** The same per subscriber kind (lean, supabase-js); the polling path has none. */
+  latencyByClientMs?: Partial<Record<ClientKind, LatencySummary>>;
 }
 
 export interface BreakingPoint {
@@ -96,9 +79,17 @@ export interface CanaryReport {
   };
   breakingPoint?: BreakingPoint;
   slo: SloVerdict | null;
-  timeline: TimelineSample[];
-  /** Latency samples (ms) per path, for the CDF plot; reservoir-sampled on long runs. */
+  timeline: TimelinePoint[];
+  /**
+   * Per path, values (ms, ascending) that stand for the latency distribution, for the CDF plot:
+   * every delivery's latency up to 1,000 of them, else the latency at each 0.1 % quantile.
+   */
   latencySamplesMs: Record<string, number[]>;
+  /**
+   * Per path, the run's HDR latency histograms (all subscribers, and per kind) as compressed
+   * base64 (hdr-histogram-js): adding them merges runs exactly.
+   */
+  latencyHistograms?: Record<string, EncodedPathLatency>;
   /** The run's canary_* metrics at the end (prom-client JSON), so `canary slo --run` can re-judge it. */
   metrics: MetricSnapshot[];
 }
@@ -116,23 +107,41 @@ export function runOutcome(
   return { status: 'passed', exitCode: ExitCode.Ok };
 }
 
-export function quantile(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) return 0;
-  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
-  return sorted[index] ?? 0;
+export function summarizeLatency(histogram: LatencyHistogram): LatencySummary | null {
+  if (histogram.count === 0) return null;
+  // Not empty, so every percentile is a measured value (at the histogram's precision).
+  const at = (q: number): number => histogram.percentile(q) as number;
+  return {
+    count: histogram.count,
+    p50: at(0.5),
+    p90: at(0.9),
+    p95: at(0.95),
+    p99: at(0.99),
+    max: histogram.max() as number,
+  };
 }
 
-export function summarizeLatency(samples: readonly number[]): LatencySummary | null {
-  if (samples.length === 0) return null;
-  const sorted = [...samples].sort((a, b) => a - b);
-  return {
-    count: sorted.length,
-    p50: quantile(sorted, 0.5),
-    p90: quantile(sorted, 0.9),
-    p95: quantile(sorted, 0.95),
-    p99: quantile(sorted, 0.99),
-    max: sorted[sorted.length - 1] ?? 0,
-  };
+/** What a report shows of a run's latency histograms: summaries per path and kind, and CDF values. */
+export function reportLatency(encoded: Record<string, EncodedPathLatency>): {
+  summaries: Record<string, Pick<PathTotals, 'latencyMs' | 'latencyByClientMs'>>;
+  latencySamplesMs: Record<string, number[]>;
+} {
+  const summaries: Record<string, Pick<PathTotals, 'latencyMs' | 'latencyByClientMs'>> = {};
+  const latencySamplesMs: Record<string, number[]> = {};
+  for (const [path, latency] of Object.entries(encoded)) {
+    const all = LatencyHistogram.decode(latency.all);
+    const latencyByClientMs: Partial<Record<ClientKind, LatencySummary>> = {};
+    for (const [kind, histogram] of Object.entries(latency.byClient) as [ClientKind, string][]) {
+      const summary = summarizeLatency(LatencyHistogram.decode(histogram));
+      if (summary) latencyByClientMs[kind] = summary;
+    }
+    summaries[path] = {
+      latencyMs: summarizeLatency(all),
+      ...(Object.keys(latencyByClientMs).length > 0 ? { latencyByClientMs } : {}),
+    };
+    latencySamplesMs[path] = all.representativeValues();
+  }
+  return { summaries, latencySamplesMs };
 }
 
 /** Results grouped per SLO name, in spec order (JUnit's one testcase per SLO). */

@@ -6,7 +6,7 @@
  * Shape: per environment → per probe → per delivery path.
  */
 import { DELIVERY_PATHS, SUBSCRIPTION_STATUSES } from '../metrics/index.js';
-import type { ClientKind, DeliveryPath, SubscriptionStatus } from '../metrics/index.js';
+import type { ClientKind, DeliveryPath, OutcomeCounts, SubscriptionStatus } from '../metrics/index.js';
 
 /** A subscriber that has asked to join but has not heard back yet is `JOINING`. */
 export type SubscriberState = SubscriptionStatus | 'JOINING';
@@ -73,13 +73,10 @@ export interface SubscriberGroup {
   byStatus: Partial<Record<SubscriberState, number>>;
 }
 
-export interface PathStatus {
+export interface PathStatus extends OutcomeCounts {
   path: DeliveryPath;
   /** Latency percentiles over the runner's recent window; null when nothing was delivered yet. */
   latencyMs: { p50: number | null; p95: number | null; p99: number | null };
-  delivered: number;
-  late: number;
-  dropped: number;
   duplicates: number;
   /** delivered / (delivered + late + dropped); null when there is no final outcome yet. */
   deliveredRatio: number | null;

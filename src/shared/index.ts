@@ -8,3 +8,5 @@ export * from './log.js';
 export * from './clock.js';
 export * from './duration.js';
 export * from './version.js';
+export * from './percentile.js';
+export * from './manual-clock.js';

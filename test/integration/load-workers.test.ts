@@ -1,7 +1,14 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCanaryConfig, probesFor, selectEnvironments, type ProbeSpec } from '../../src/config/index.js';
-import { runWithWorkers, scenarioSchema, type MetricsJson, type WorkerRun } from '../../src/load/index.js';
+import {
+  runWithWorkers,
+  scenarioSchema,
+  type LoadRunResult,
+  type MetricsJson,
+  type WorkerRun,
+} from '../../src/load/index.js';
+import { LatencyHistogram } from '../../src/metrics/index.js';
 import { resolveEnvironment, type ResolvedEnvironment } from '../../src/probe/index.js';
 import { faultSettingsSchema, startTarget } from '../../src/target/index.js';
 import type { CanaryReport } from '../../src/report/index.js';
@@ -80,15 +87,20 @@ describe('canary load --workers', () => {
     for (const worker of run.workers.slice(1)) expect(worker.feedEvents).toBe(run.result.published);
   });
 
-  it('merges outcome counts and latency samples as the sums of the workers', () => {
+  it('merges outcome counts and latency histograms as the sums of the workers', () => {
     for (const pathName of PATHS) {
       const merged = run.result.paths[pathName]!;
       for (const outcome of ['delivered', 'late', 'dropped'] as const) {
         const sum = run.workers.reduce((total, w) => total + (w.result.paths[pathName]?.[outcome] ?? 0), 0);
         expect(merged[outcome]).toBe(sum);
       }
-      const samples = run.workers.reduce((n, w) => n + (w.result.latencySamplesMs[pathName]?.length ?? 0), 0);
-      expect(run.result.latencySamplesMs[pathName]).toHaveLength(samples);
+      const recorded = (result: LoadRunResult): number => {
+        const encoded = result.latencyHistograms[pathName]?.all;
+        return encoded ? LatencyHistogram.decode(encoded).count : 0;
+      };
+      const samples = run.workers.reduce((n, w) => n + recorded(w.result), 0);
+      expect(samples).toBeGreaterThan(0);
+      expect(recorded(run.result)).toBe(samples);
     }
   });
 

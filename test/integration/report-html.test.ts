@@ -5,11 +5,10 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildLoadReport } from '../../src/cli/commands/load.js';
 import { probeSchema } from '../../src/config/index.js';
 import { runScenario, scenarioSchema } from '../../src/load/index.js';
 import { createMetrics } from '../../src/metrics/index.js';
-import { writeReports } from '../../src/report/index.js';
+import { buildLoadReport, writeReports } from '../../src/report/index.js';
 import { evaluateSlos, loadSloFile, registrySource, type MetricSnapshot } from '../../src/slo/index.js';
 import { artifactPath, launchChromium, openPage, skipWithoutChromium } from '../helpers/chromium.js';
 import { repoRoot, SHARED_MACHINE_HARNESS, tempDir } from './load-support.js';

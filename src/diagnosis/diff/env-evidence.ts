@@ -4,7 +4,15 @@
  * Prometheus diff read the same numbers — plus, in-process, the exact per-delivery outcomes
  * (exact percentiles and broadcast-vs-postgres_changes arrival order).
  */
-import { catalog, DELIVERY_PATHS, type DeliveryPath, type Outcome } from '../../metrics/index.js';
+import {
+  catalog,
+  deliveredRatio,
+  DELIVERY_PATHS,
+  type DeliveryPath,
+  type Outcome,
+  type OutcomeCounts,
+} from '../../metrics/index.js';
+import { percentileOfSorted } from '../../shared/index.js';
 import type { SliSource, SeriesSelector } from '../../slo/index.js';
 
 export interface LatencyStats {
@@ -19,11 +27,8 @@ export interface LatencyStats {
   cdf?: number[];
 }
 
-export interface PathEvidence {
+export interface PathEvidence extends OutcomeCounts {
   path: DeliveryPath;
-  delivered: number;
-  late: number;
-  dropped: number;
   /** delivered / (delivered + late + dropped); null when nothing was due. */
   deliveredRatio: number | null;
   duplicates: number;
@@ -144,10 +149,7 @@ async function histogramStats(
 
 export function exactStats(samples: readonly number[]): LatencyStats {
   const sorted = [...samples].sort((a, b) => a - b);
-  const at = (q: number) =>
-    sorted.length === 0
-      ? null
-      : (sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? null);
+  const at = (q: number): number | null => percentileOfSorted(sorted, q);
   const cdf =
     sorted.length === 0 ? [] : Array.from({ length: 101 }, (_, i) => at(Math.max(0.001, i / 100)) ?? 0);
   return { count: sorted.length, p50: at(0.5), p95: at(0.95), p99: at(0.99), exact: true, cdf };
@@ -200,20 +202,20 @@ export async function collectEvidence(
   for (const path of DELIVERY_PATHS) {
     const scope = { env, path };
     const outcomesByKind = await byLabel(source, catalog.deliveryOutcomes.name, scope, 'outcome');
-    const delivered = outcomesByKind.delivered ?? 0;
-    const late = outcomesByKind.late ?? 0;
-    const dropped = outcomesByKind.dropped ?? 0;
-    const due = delivered + late + dropped;
-    if (due === 0) continue;
+    const counts: OutcomeCounts = {
+      delivered: outcomesByKind.delivered ?? 0,
+      late: outcomesByKind.late ?? 0,
+      dropped: outcomesByKind.dropped ?? 0,
+    };
+    const ratio = deliveredRatio(counts);
+    if (ratio === null) continue;
     const samples = mine
       ?.filter((o) => o.path === path && o.latencyMs !== undefined)
       .map((o) => o.latencyMs as number);
     paths[path] = {
       path,
-      delivered,
-      late,
-      dropped,
-      deliveredRatio: due === 0 ? null : delivered / due,
+      ...counts,
+      deliveredRatio: ratio,
       duplicates: await total(source, catalog.duplicates.name, scope),
       outOfOrder: await total(source, catalog.outOfOrder.name, scope),
       gapMissed: await total(source, catalog.gapEventsMissed.name, scope),

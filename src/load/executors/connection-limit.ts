@@ -7,7 +7,9 @@
  */
 import { z } from 'zod';
 import { duration } from '../../config/index.js';
+import { CanaryError, percentileOfSorted } from '../../shared/index.js';
 import { commonScenarioShape } from '../scenario-common.js';
+import type { BreakCause, Executor, ExecutorContext, ExecutorResult } from './executor.js';
 
 export const connectionLimitSchema = z
   .strictObject({
@@ -56,16 +58,6 @@ export function connectionLimitDurationMs(scenario: ConnectionLimitScenario): nu
   const rampMs = (scenario.max / scenario.spawnRate) * 1000;
   return levels.length * scenario.hold + rampMs;
 }
-
-export const BREAK_CAUSES = [
-  'plan_cap', // the target refused connections (connection_limit / HTTP 429 at upgrade)
-  'join_rate', // the target refused joins per second (rate_limit)
-  'db_pool', // the database ran out of connections
-  'latency', // everything connected but delivery got too slow
-  'harness', // this machine: subscriber/fd budget, CPU, event-loop lag
-  'none', // reached max without a break
-] as const;
-export type BreakCause = (typeof BREAK_CAUSES)[number];
 
 export interface LevelObservation {
   level: number;
@@ -153,4 +145,139 @@ export function judgeLevel(
     };
   }
   return { broken: false, cause: 'none', detail: `${connected} of ${level} connected` };
+}
+
+export const connectionLimit: Executor<ConnectionLimitScenario> = {
+  name: 'connection-limit',
+  plannedMs: connectionLimitDurationMs,
+  check(scenario, probe) {
+    if (probe.lateAfter >= probe.deadline) {
+      throw new CanaryError('CONFIG_INVALID', `lateAfter must be below deadline for "${scenario.name}"`, {
+        hint: 'lower lateAfter or raise deadline in the scenario',
+      });
+    }
+  },
+  run: runConnectionLimit,
+};
+
+/**
+ * Level by level: ramp to the level at spawnRate, hold it for `hold` (longer while joins are
+ * still settling and nothing was refused), then judge it; stop at the first broken level.
+ */
+async function runConnectionLimit(
+  scenario: ConnectionLimitScenario,
+  context: ExecutorContext,
+): Promise<ExecutorResult> {
+  const latencyLimitMs = scenario.latencyP95 ?? context.lateAfterMs;
+  const settleMs = Math.max(3 * scenario.hold, 10_000);
+  const breakingPoint = (level: number, subscribers: number, cause: BreakCause, detail: string) =>
+    ({
+      stopReason: 'breaking_point',
+      breakingPoint: { subscribers, level, cause, detail, planLimit: context.planLimit },
+    }) satisfies ExecutorResult;
+  let previousErrors = await context.errorsByReason();
+  let lastGoodConnected = 0;
+  for (const level of connectionLevels(scenario)) {
+    context.setLevel(level);
+    const budget = scenario.harness.maxSubscribers;
+    if (budget !== undefined && level > budget) {
+      return breakingPoint(
+        level,
+        Math.max(lastGoodConnected, context.connectedCount()),
+        'harness',
+        `the harness's subscriber budget (harness.maxSubscribers = ${budget}) is below level ${level}: the target was not the limit`,
+      );
+    }
+    const messagesBefore = context.errorMessages().length;
+    context.takeLatencyWindow();
+    const levelStart = context.elapsed();
+    const publishedAtStart = context.published();
+    // Ramp at spawnRate, then hold the level for `hold` before judging it.
+    const holdUntil =
+      levelStart + ((level - context.subscribersSet()) / scenario.spawnRate) * 1000 + scenario.hold;
+    let overloadedTicks = 0;
+    let ticks = 0;
+    let windowsAtRampEnd: number | undefined;
+    for (;;) {
+      const stop = context.mustStop();
+      if (stop) return { stopReason: stop };
+      await context.steerSubscribers(level);
+      context.publishDue(
+        publishedAtStart + Math.floor(((context.elapsed() - levelStart) / 1000) * scenario.rate),
+      );
+      // Judge overload on health windows that lie wholly after the ramp: joining a step's
+      // subscribers is a burst by design and says nothing about sustained saturation.
+      if (context.subscribersSet() >= level) {
+        const windows = context.harness.windows();
+        windowsAtRampEnd ??= windows;
+        if (windows >= windowsAtRampEnd + 2) {
+          ticks += 1;
+          if (context.harness.isOverloaded()) overloadedTicks += 1;
+        }
+      }
+      context.sample();
+      if (context.subscribersSet() >= level && context.elapsed() >= holdUntil) {
+        // Joins still completing, nothing refused: give the level time to settle before judging
+        // it, so a slow machine is not mistaken for a limit.
+        const settled = context.connectedCount() >= Math.floor(level * scenario.minConnectedRatio);
+        if (settled || context.elapsed() >= holdUntil + settleMs) break;
+        const refusals = diffCounts(await context.errorsByReason(), previousErrors);
+        if ((refusals.connection_limit ?? 0) > 0 || (refusals.rate_limit ?? 0) > 0) break;
+      }
+      await context.clock.sleep(context.tickMs, context.signal);
+    }
+    const errorsNow = await context.errorsByReason();
+    const newErrors = diffCounts(errorsNow, previousErrors);
+    previousErrors = errorsNow;
+    const window = context.takeLatencyWindow().sort((a, b) => a - b);
+    const connected = context.observeConnected();
+    const observation: LevelObservation = {
+      level,
+      connected,
+      newErrors,
+      errorMessages: context.errorMessages().slice(messagesBefore),
+      overloaded: scenario.harness.forceOverloaded || (ticks > 0 && overloadedTicks / ticks > 0.5),
+      overloadDetail: scenario.harness.forceOverloaded
+        ? 'harness.forceOverloaded is set in the scenario'
+        : context.harness.detail(),
+      ...(window.length ? { latencyP95Ms: percentileOfSorted(window, 0.95) as number } : {}),
+    };
+    const verdict = judgeLevel(observation, {
+      latencyP95Ms: latencyLimitMs,
+      minConnectedRatio: scenario.minConnectedRatio,
+    });
+    context.logger.info('connection-limit level', {
+      level,
+      connected,
+      broken: verdict.broken,
+      cause: verdict.cause,
+    });
+    if (verdict.broken) {
+      return breakingPoint(level, Math.max(lastGoodConnected, connected), verdict.cause, verdict.detail);
+    }
+    lastGoodConnected = connected;
+  }
+  return {
+    stopReason: 'completed',
+    breakingPoint: {
+      subscribers: lastGoodConnected,
+      level: scenario.max,
+      cause: 'none',
+      detail: `no break up to ${scenario.max} subscribers`,
+      planLimit: context.planLimit,
+    },
+  };
+}
+
+/** Per key, how much `now` grew over `before` (keys that did not grow are left out). */
+export function diffCounts(
+  now: Record<string, number>,
+  before: Record<string, number>,
+): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [key, value] of Object.entries(now)) {
+    const delta = value - (before[key] ?? 0);
+    if (delta > 0) out[key] = delta;
+  }
+  return out;
 }

@@ -6,7 +6,8 @@
 import { z } from 'zod';
 import { commonScenarioShape } from '../scenario-common.js';
 import { arrivalsBy, stageSchema, stagesDurationMs, valueAt } from '../stages.js';
-import type { RampPlan } from './ramp-plan.js';
+import type { Executor } from './executor.js';
+import { runRampPlan, type RampPlan } from './ramp-plan.js';
 
 export const rampingArrivalRateSchema = z.strictObject({
   ...commonScenarioShape,
@@ -29,3 +30,9 @@ export function rampingArrivalRatePlan(scenario: RampingArrivalRateScenario): Ra
     arrivalsBy: (ms) => Math.floor(arrivalsBy(scenario.stages, scenario.startRate, ms)),
   };
 }
+
+export const rampingArrivalRate: Executor<RampingArrivalRateScenario> = {
+  name: 'ramping-arrival-rate',
+  plannedMs: (scenario) => rampingArrivalRatePlan(scenario).durationMs,
+  run: (scenario, context) => runRampPlan(rampingArrivalRatePlan(scenario), scenario, context),
+};

@@ -6,7 +6,8 @@
 import { z } from 'zod';
 import { commonScenarioShape } from '../scenario-common.js';
 import { peakValue, stageSchema, stagesDurationMs, valueAt } from '../stages.js';
-import type { RampPlan } from './ramp-plan.js';
+import type { Executor } from './executor.js';
+import { runRampPlan, type RampPlan } from './ramp-plan.js';
 
 export const rampingSubscribersSchema = z.strictObject({
   ...commonScenarioShape,
@@ -29,3 +30,9 @@ export function rampingSubscribersPlan(scenario: RampingSubscribersScenario): Ra
     arrivalsBy: (ms) => Math.floor((scenario.rate * Math.min(Math.max(ms, 0), durationMs)) / 1000),
   };
 }
+
+export const rampingSubscribers: Executor<RampingSubscribersScenario> = {
+  name: 'ramping-subscribers',
+  plannedMs: (scenario) => rampingSubscribersPlan(scenario).durationMs,
+  run: (scenario, context) => runRampPlan(rampingSubscribersPlan(scenario), scenario, context),
+};

@@ -1,11 +1,18 @@
 /**
  * Merging the workers (or shards) of one load into one result, exactly: counters and histogram
  * buckets are summed from each worker's prom-client registry JSON (never averaged percentiles),
- * outcome counts are summed, and latency samples are concatenated so the report's percentiles and
- * CDFs are computed over every worker's deliveries at once.
+ * outcome counts are summed, and the HDR latency histograms are added, so the report's
+ * percentiles and CDFs cover every worker's deliveries at once, however long the run.
  */
 import { AggregatorRegistry, type Registry } from 'prom-client';
-import type { PathCounts, TimelinePoint } from '../run-timeline.js';
+import {
+  addCounts,
+  emptyCounts,
+  LatencyHistogram,
+  outcomeCountsOf,
+  type ClientKind,
+} from '../../metrics/index.js';
+import type { EncodedPathLatency, PathCounts, TimelinePoint } from '../run-timeline.js';
 import type { LoadRunResult } from '../run-scenario.js';
 
 /** What `registry.getMetricsAsJSON()` returns. */
@@ -32,19 +39,12 @@ export function mergeMetrics(perWorker: readonly MetricsJson[]): Registry {
   return AggregatorRegistry.aggregate(marked);
 }
 
-function addCounts(into: PathCounts, from: PathCounts): void {
-  into.delivered += from.delivered;
-  into.late += from.late;
-  into.dropped += from.dropped;
-  into.untrusted += from.untrusted;
-}
-
 /**
  * One timeline from several: point i of the merge is point i of every worker (they sample on the
  * same period from a common start), with subscribers and cumulative counts summed. A worker whose
  * timeline is shorter contributes its last point. Interval percentiles cannot be merged exactly
  * from percentiles; the merge keeps the highest worker's (an upper bound), and the report's
- * latency figures come from the concatenated samples instead.
+ * latency figures come from the merged HDR histograms instead.
  */
 export function mergeTimelines(timelines: readonly (readonly TimelinePoint[])[]): TimelinePoint[] {
   const length = Math.max(0, ...timelines.map((points) => points.length));
@@ -58,20 +58,13 @@ export function mergeTimelines(timelines: readonly (readonly TimelinePoint[])[])
       subscribersTarget: 0,
       subscribersConnected: 0,
       published: 0,
-      delivered: 0,
-      late: 0,
-      dropped: 0,
+      ...emptyCounts(),
       latencyP50Ms: {},
       latencyP95Ms: {},
       overloaded: points.some((p) => p.overloaded),
     };
     for (const p of points) {
-      point.subscribersTarget += p.subscribersTarget;
-      point.subscribersConnected += p.subscribersConnected;
-      point.published += p.published;
-      point.delivered += p.delivered;
-      point.late += p.late;
-      point.dropped += p.dropped;
+      addCounts(point, { ...sizeOf(p), ...outcomeCountsOf(p) });
       for (const [path, value] of Object.entries(p.latencyP50Ms))
         point.latencyP50Ms[path] = Math.max(point.latencyP50Ms[path] ?? 0, value);
       for (const [path, value] of Object.entries(p.latencyP95Ms))
@@ -85,6 +78,38 @@ export function mergeTimelines(timelines: readonly (readonly TimelinePoint[])[])
   return merged;
 }
 
+/** Per path and kind, one histogram holding every worker's values (HDR histograms add exactly). */
+export function mergeLatency(
+  perWorker: readonly Record<string, EncodedPathLatency>[],
+): Record<string, EncodedPathLatency> {
+  const paths = new Set(perWorker.flatMap((latency) => Object.keys(latency)));
+  const merged: Record<string, EncodedPathLatency> = {};
+  for (const path of paths) {
+    const parts = perWorker.flatMap((latency) => (latency[path] ? [latency[path]] : []));
+    const kinds = new Set(parts.flatMap((part) => Object.keys(part.byClient) as ClientKind[]));
+    const byClient: EncodedPathLatency['byClient'] = {};
+    for (const kind of kinds)
+      byClient[kind] = LatencyHistogram.merge(parts.flatMap((part) => part.byClient[kind] ?? [])).encode();
+    merged[path] = { all: LatencyHistogram.merge(parts.map((part) => part.all)).encode(), byClient };
+  }
+  return merged;
+}
+
+/** The summed part of a timeline point or a progress report besides its outcome counts. */
+export function sizeOf(
+  point: Pick<TimelinePoint, 'subscribersTarget' | 'subscribersConnected' | 'published'>,
+): {
+  subscribersTarget: number;
+  subscribersConnected: number;
+  published: number;
+} {
+  return {
+    subscribersTarget: point.subscribersTarget,
+    subscribersConnected: point.subscribersConnected,
+    published: point.published,
+  };
+}
+
 /**
  * The result of the whole load from its workers' results; `results[0]` is the publishing one
  * (its plan, stop reason and rate cap are the run's).
@@ -93,14 +118,9 @@ export function mergeLoadResults(results: readonly LoadRunResult[]): LoadRunResu
   const leader = results[0];
   if (!leader) throw new RangeError('merging needs at least one worker result');
   const paths: Record<string, PathCounts> = {};
-  const latencySamplesMs: Record<string, number[]> = {};
   for (const result of results) {
     for (const [path, counts] of Object.entries(result.paths))
-      addCounts((paths[path] ??= { delivered: 0, late: 0, dropped: 0, untrusted: 0 }), counts);
-    for (const [path, samples] of Object.entries(result.latencySamplesMs)) {
-      const into = (latencySamplesMs[path] ??= []);
-      for (const sample of samples) into.push(sample);
-    }
+      addCounts((paths[path] ??= { ...emptyCounts(), untrusted: 0 }), counts);
   }
   const timeline = mergeTimelines(results.map((result) => result.timeline));
   const failed = results.findIndex((result) => result.failure !== undefined);
@@ -126,7 +146,7 @@ export function mergeLoadResults(results: readonly LoadRunResult[]): LoadRunResu
     ),
     paths,
     timeline,
-    latencySamplesMs,
+    latencyHistograms: mergeLatency(results.map((result) => result.latencyHistograms)),
     ...(failure ? { failure: { ...failure, message: `worker ${failed}: ${failure.message}` } } : {}),
     ...(leader.rateCap !== undefined ? { rateCap: leader.rateCap } : {}),
     harness: {

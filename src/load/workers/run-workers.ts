@@ -14,12 +14,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Registry } from 'prom-client';
 import type { ProbeSpec } from '../../config/index.js';
+import { addCounts, emptyCounts, outcomeCountsOf } from '../../metrics/index.js';
 import type { ResolvedEnvironment } from '../../probe/index.js';
 import { CanaryError, ErrorCodes, silentLogger, type ErrorCode, type Logger } from '../../shared/index.js';
 import type { LoadProgress, LoadRunResult } from '../run-scenario.js';
 import { loadProbeSpec } from '../run-scenario.js';
 import { runBoundMs, type Scenario } from '../scenario-schema.js';
-import { mergeLoadResults, mergeMetrics, type MetricsJson } from './merge.js';
+import { mergeLoadResults, mergeMetrics, sizeOf, type MetricsJson } from './merge.js';
 import { transferEnvironment, type FromWorker, type ToWorker } from './worker-protocol.js';
 
 export const MAX_WORKERS = 64;
@@ -228,17 +229,8 @@ function sumProgress(all: readonly (LoadProgress | undefined)[]): LoadProgress {
     subscribersTarget: 0,
     subscribersConnected: 0,
     published: 0,
-    delivered: 0,
-    late: 0,
-    dropped: 0,
+    ...emptyCounts(),
   };
-  for (const p of present) {
-    total.subscribersTarget += p.subscribersTarget;
-    total.subscribersConnected += p.subscribersConnected;
-    total.published += p.published;
-    total.delivered += p.delivered;
-    total.late += p.late;
-    total.dropped += p.dropped;
-  }
+  for (const p of present) addCounts(total, { ...sizeOf(p), ...outcomeCountsOf(p) });
   return total;
 }

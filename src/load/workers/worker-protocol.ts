@@ -1,46 +1,30 @@
 /**
  * What the parent and its worker processes say to each other over the IPC channel, and how a
- * live environment crosses it: URLs and revealed keys go over the private IPC pipe (never argv or
- * the environment, which other users can read) and become Secrets again on the other side.
+ * live environment crosses it: its plain data with every Secret revealed (config/secret-transfer)
+ * goes over the private IPC pipe (never argv or the environment, which other users can read) and
+ * becomes Secrets again on the other side. Mechanics cross as their credentials: a worker keeps its
+ * own sessions (it signs in, or mints, and renews there), since a token source cannot be shared
+ * across processes.
  */
 import { AuthApi, MechanicPool, type MechanicCredentials } from '../../auth/index.js';
-import { Secret, type ProbeSpec } from '../../config/index.js';
+import { revealSecrets, reviveSecrets, type ProbeSpec, type Revealed } from '../../config/index.js';
 import type { CanaryMetrics } from '../../metrics/index.js';
-import type { ResolvedEnvironment } from '../../probe/index.js';
+import type { MechanicIdentity, ResolvedEnvironment } from '../../probe/index.js';
 import type { LoadProgress, LoadRunResult } from '../run-scenario.js';
 import type { Scenario } from '../scenario-schema.js';
 import type { Shard } from '../shard.js';
 import type { FeedMessage } from './event-feed.js';
 import type { MetricsJson } from './merge.js';
 
-export interface TransferredEnvironment {
-  name: string;
-  labels: Record<string, string>;
-  config: ResolvedEnvironment['config'];
-  kind: 'local' | 'remote';
-  supabaseUrl: string;
-  anonKey: string;
-  serviceRoleKey: string | undefined;
-  waiverUrl: string | undefined;
-  waiverHeaders: Record<string, string>;
-  queueUrl: string | undefined;
-  schema: string;
-  table: string;
-  sessionsTable: string;
-  changesChannel: string;
-  broadcastChannel: string;
-  broadcastEvent: string;
-  connectionLimit: number;
-  loadRateCap: number;
-  keyKinds: ResolvedEnvironment['keyKinds'];
-  /** Each mechanic's credentials, so the worker keeps its own sessions (tokens renew there too). */
-  mechanics: { id: string; credentials: TransferredCredentials }[];
-}
+/** What stays with the parent: the started target, the means to create or close things, the live sessions. */
+type LocalOnly = 'localTarget' | 'close' | 'addMechanic' | 'mechanics' | 'mechanicPool';
 
-export type TransferredCredentials =
-  | { kind: 'password'; email: string; password: string }
-  | { kind: 'mint'; jwtSecret: string; userId: string; lifetimeSeconds: number }
-  | { kind: 'env'; token: string };
+type EnvironmentData = Omit<ResolvedEnvironment, LocalOnly> & {
+  mechanics: { id: string; credentials: MechanicCredentials }[];
+};
+
+/** What crosses of a live environment: its data with Secrets revealed; no target handle or close(). */
+export type TransferredEnvironment = Revealed<EnvironmentData>;
 
 export type ToWorker =
   | {
@@ -64,64 +48,18 @@ export type FromWorker =
   | { type: 'error'; code: string; message: string; hint?: string };
 
 export function transferEnvironment(env: ResolvedEnvironment): TransferredEnvironment {
-  const headers: Record<string, string> = {};
-  for (const [name, secret] of Object.entries(env.waiverHeaders)) headers[name] = secret.reveal();
-  return {
-    name: env.name,
-    labels: { ...env.labels },
-    config: env.config,
-    kind: env.kind,
-    supabaseUrl: env.supabaseUrl,
-    anonKey: env.anonKey.reveal(),
-    serviceRoleKey: env.serviceRoleKey?.reveal(),
-    waiverUrl: env.waiverUrl,
-    waiverHeaders: headers,
-    queueUrl: env.queueUrl,
-    schema: env.schema,
-    table: env.table,
-    sessionsTable: env.sessionsTable,
-    changesChannel: env.changesChannel,
-    broadcastChannel: env.broadcastChannel,
-    broadcastEvent: env.broadcastEvent,
-    connectionLimit: env.connectionLimit,
-    loadRateCap: env.loadRateCap,
-    keyKinds: env.keyKinds,
-    mechanics: env.mechanics.map((mechanic) => ({
-      id: mechanic.id,
-      credentials: transferCredentials(mechanic.session.credentials),
-    })),
-  };
-}
-
-function transferCredentials(credentials: MechanicCredentials): TransferredCredentials {
-  switch (credentials.kind) {
-    case 'password':
-      return { kind: 'password', email: credentials.email.reveal(), password: credentials.password.reveal() };
-    case 'mint':
-      return {
-        kind: 'mint',
-        jwtSecret: credentials.jwtSecret.reveal(),
-        userId: credentials.userId,
-        lifetimeSeconds: credentials.lifetimeSeconds,
-      };
-    case 'env':
-      return { kind: 'env', token: credentials.token.reveal() };
-  }
-}
-
-function receiveCredentials(credentials: TransferredCredentials, source: string): MechanicCredentials {
-  switch (credentials.kind) {
-    case 'password':
-      return {
-        kind: 'password',
-        email: new Secret(credentials.email, source),
-        password: new Secret(credentials.password, source),
-      };
-    case 'mint':
-      return { ...credentials, jwtSecret: new Secret(credentials.jwtSecret, source) };
-    case 'env':
-      return { kind: 'env', token: new Secret(credentials.token, source) };
-  }
+  const {
+    localTarget: _target,
+    close: _close,
+    addMechanic: _add,
+    mechanicPool: _pool,
+    mechanics,
+    ...data
+  } = env;
+  return revealSecrets<EnvironmentData>({
+    ...data,
+    mechanics: mechanics.map((mechanic) => ({ id: mechanic.id, credentials: mechanic.session.credentials })),
+  });
 }
 
 /**
@@ -132,49 +70,26 @@ export async function receiveEnvironment(
   env: TransferredEnvironment,
   options: { metrics?: CanaryMetrics } = {},
 ): Promise<ResolvedEnvironment> {
-  const source = `the parent process (${env.name})`;
-  const timing =
-    env.config.mechanics && 'refresh' in env.config.mechanics
-      ? { marginMs: env.config.mechanics.refresh.margin, jitterMs: env.config.mechanics.refresh.jitter }
-      : undefined;
+  const data = reviveSecrets<EnvironmentData>(env) as EnvironmentData;
+  const refresh =
+    data.config.mechanics && 'refresh' in data.config.mechanics ? data.config.mechanics.refresh : undefined;
   const pool = new MechanicPool({
-    env: env.name,
-    auth: new AuthApi({ supabaseUrl: env.supabaseUrl, apiKey: env.anonKey }),
-    timing,
-    metrics: options.metrics,
+    env: data.name,
+    auth: new AuthApi({ supabaseUrl: data.supabaseUrl, apiKey: data.anonKey.reveal() }),
+    ...(refresh ? { timing: { marginMs: refresh.margin, jitterMs: refresh.jitter } } : {}),
+    ...(options.metrics ? { metrics: options.metrics } : {}),
   });
-  const mechanics = [];
+  const mechanics: MechanicIdentity[] = [];
   try {
-    for (const mechanic of env.mechanics) {
-      const session = await pool.add(receiveCredentials(mechanic.credentials, source));
-      mechanics.push({ id: mechanic.id, session });
+    for (const mechanic of data.mechanics) {
+      mechanics.push({ id: mechanic.id, session: await pool.add(mechanic.credentials) });
     }
   } catch (error) {
     pool.stop();
     throw error;
   }
-  const headers: Record<string, Secret> = {};
-  for (const [name, value] of Object.entries(env.waiverHeaders)) headers[name] = new Secret(value, source);
   return {
-    name: env.name,
-    labels: env.labels,
-    config: env.config,
-    kind: env.kind,
-    supabaseUrl: env.supabaseUrl,
-    anonKey: new Secret(env.anonKey, source),
-    serviceRoleKey: env.serviceRoleKey === undefined ? undefined : new Secret(env.serviceRoleKey, source),
-    waiverUrl: env.waiverUrl,
-    waiverHeaders: headers,
-    queueUrl: env.queueUrl,
-    schema: env.schema,
-    table: env.table,
-    sessionsTable: env.sessionsTable,
-    changesChannel: env.changesChannel,
-    broadcastChannel: env.broadcastChannel,
-    broadcastEvent: env.broadcastEvent,
-    connectionLimit: env.connectionLimit,
-    loadRateCap: env.loadRateCap,
-    keyKinds: env.keyKinds,
+    ...data,
     mechanics,
     mechanicPool: pool,
     localTarget: undefined,
