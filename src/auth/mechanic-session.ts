@@ -329,7 +329,8 @@ export class MechanicSession implements TokenSource {
       if (this.isStopped()) return;
       this.state = 'retrying';
       if (this.expired()) this.markExpired();
-      const delay = retryDelayMs(this.consecutiveFailures, this.random());
+      const rateLimited = error instanceof AuthRequestError && error.kind === 'rate_limit';
+      const delay = retryDelayMs(this.consecutiveFailures, this.random(), rateLimited);
       this.logger.warn('renewing a mechanic token failed; retrying', {
         mechanic: this.mechanicId,
         source: this.source,

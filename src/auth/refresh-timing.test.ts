@@ -10,13 +10,13 @@ describe('refresh timing', () => {
     expect(refreshDelayMs(timing, hour, hour, 0, 0.999_999)).toBe(Math.round(hour - 120_000 - 59_999.94));
   });
 
-  it('caps margin at half and jitter at a quarter of a short lifetime, so 20 s tokens renew at 5–10 s', () => {
+  it('caps margin and jitter at a quarter of a short lifetime, so 20 s tokens renew at 10–15 s', () => {
     const timing = { marginMs: 120_000, jitterMs: 60_000 };
-    expect(effectiveTiming(timing, 20_000)).toEqual({ marginMs: 10_000, jitterMs: 5_000 });
+    expect(effectiveTiming(timing, 20_000)).toEqual({ marginMs: 5_000, jitterMs: 5_000 });
     const earliest = refreshDelayMs(timing, 20_000, 20_000, 0, 0.999_999);
     const latest = refreshDelayMs(timing, 20_000, 20_000, 0, 0);
-    expect(earliest).toBeGreaterThanOrEqual(5_000);
-    expect(latest).toBe(10_000);
+    expect(earliest).toBeGreaterThanOrEqual(10_000);
+    expect(latest).toBe(15_000);
   });
 
   it('spreads a thousand sessions that signed in together over the whole jitter window', () => {
@@ -39,5 +39,10 @@ describe('refresh timing', () => {
     ]);
     expect(retryDelayMs(1, 0)).toBe(800);
     expect(retryDelayMs(1, 0.999_999)).toBe(1_200);
+  });
+
+  it('waits at least 10 s after a rate limit, since every attempt counts against it', () => {
+    expect(retryDelayMs(1, 0.5, true)).toBe(10_000);
+    expect(retryDelayMs(6, 0.5, true)).toBe(30_000);
   });
 });

@@ -73,7 +73,7 @@ describe('the default job with short-lived tokens', () => {
     for (const mechanic of mechanics) {
       expect(mechanic.source).toBe('password');
       expect(mechanic.state).toBe('valid');
-      // Renewed at 5–10 s into each 20 s lifetime: well over three renewals in 70 s.
+      // Renewed 10–15 s into each 20 s lifetime: at least three renewals in 70 s.
       expect(mechanic.refreshes).toBeGreaterThanOrEqual(3);
     }
     expect(sampleSum(metrics, 'canary_auth_excluded_deliveries_total')).toBe(0);
