@@ -34,9 +34,9 @@ const FOOTER = `
 ## Pushed runs
 
 A run started with \`--out prometheus-rw=…\` or \`--out pushgateway=…\` (\`canary load\`, \`canary run\`)
-pushes these same series with four more labels: \`run_id\` (\`--run-id\`, \`$CANARY_RUN_ID\` or a
-timestamp), \`scenario\` (load runs), \`job="canary"\` and \`instance\` (the host name). See
-docs/load-testing.md.
+pushes these same series with more labels: \`run_id\` (\`--run-id\`, \`$CANARY_RUN_ID\` or a
+timestamp), \`scenario\` (load runs), \`job="canary"\` and, by remote write, \`instance\` (the host
+name). See docs/load-testing.md.
 
 With \`createMetrics({ defaultMetrics: true })\` the registry also carries prom-client's process and
 Node.js metrics (\`process_cpu_seconds_total\`, \`process_resident_memory_bytes\`,

@@ -94,7 +94,9 @@ describe('canary slo --run', () => {
     );
     const range = await runCli(['slo', '--prometheus', 'http://127.0.0.1:9', '--range', 'soon']);
     expect(range.code).toBe(2);
-    expect(range.stderr).toContain('CLI_USAGE: --range soon is not a duration');
+    expect(range.stderr).toContain(
+      'CLI_USAGE: --range "soon" is not a duration — write it like 250ms, 2s, 1m, 1h30m, 28d or 1w',
+    );
     const notAReport = await runCli(['slo', '--run', path.join(tempDir('slo-cli'), 'missing.json')]);
     expect(notAReport.code).toBe(2);
     expect(notAReport.stderr).toContain('CONFIG_NOT_FOUND');
