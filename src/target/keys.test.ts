@@ -2,6 +2,7 @@ import { SignJWT, UnsecuredJWT, decodeJwt, decodeProtectedHeader, generateKeyPai
 import { describe, expect, it } from 'vitest';
 import { CanaryError } from '../shared/index.js';
 import { KeyError, createKeyRing } from './keys.js';
+import { resolveJwtMode } from './start-target.js';
 
 const SECRET = 'a-test-secret-that-is-at-least-32-characters';
 
@@ -187,5 +188,24 @@ describe('signing keys and modes', () => {
     });
     await failure(ring.verify('sb_secret_not-this-project', 'rest'));
     expect(refusals).toEqual(['rest:api_key_unknown']);
+  });
+});
+
+describe('resolveJwtMode', () => {
+  it('takes the option, else CANARY_TARGET_JWT_MODE, else both, and names a bad value and its source', () => {
+    expect(resolveJwtMode('legacy', { CANARY_TARGET_JWT_MODE: 'asymmetric' })).toBe('legacy');
+    expect(resolveJwtMode(undefined, { CANARY_TARGET_JWT_MODE: 'asymmetric' })).toBe('asymmetric');
+    expect(resolveJwtMode(undefined, {})).toBe('both');
+    expect(() => resolveJwtMode(undefined, { CANARY_TARGET_JWT_MODE: 'rsa' })).toThrow(
+      /CANARY_TARGET_JWT_MODE is "rsa", not a JWT mode/,
+    );
+  });
+
+  it('refuses a JWT secret in asymmetric mode with a hint', async () => {
+    const error = await createKeyRing({ mode: 'asymmetric', secret: SECRET }).catch(
+      (reason: unknown) => reason,
+    );
+    expect(error).toBeInstanceOf(CanaryError);
+    expect((error as CanaryError).hint).toMatch(/drop --jwt-secret/);
   });
 });

@@ -79,7 +79,9 @@ describe('canary run', () => {
     let status = { environments: [] as { name: string; probes: { slos: { name: string }[] }[] }[] };
     for (let i = 0; i < 40; i++) {
       status = (await (await fetch(`${url}/api/status`)).json()) as typeof status;
-      if ((status.environments[0]?.probes[0]?.slos.length ?? 0) > 0) break;
+      // Judgments appear one by one; wait for the one asserted below, not just the first.
+      const names = status.environments[0]?.probes[0]?.slos.map((s) => s.name) ?? [];
+      if (names.includes('delivery-latency (broadcast)')) break;
       await sleep(500);
     }
     expect(status.environments.map((e) => e.name)).toEqual(['local']);
