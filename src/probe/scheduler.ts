@@ -147,6 +147,7 @@ export class Scheduler {
           env: this.options.processEnv,
           file: this.options.config.sources.environments[run.config.name],
           logger: log,
+          metrics: this.options.metrics,
         });
         if (run.env.kind === 'remote') {
           await checkReachable(run.env, { file: this.options.config.sources.environments[run.config.name] });

@@ -246,13 +246,14 @@ async function load(scenarioFile: string, flags: LoadFlags): Promise<number> {
       );
     }
 
+    const created = createMetrics(shard ? { defaultLabels: { shard: String(shard.index) } } : {});
+    const metrics = created.metrics;
     env = await resolveEnvironment(envConfig, {
       file: config.sources.environments[envConfig.name],
       logger,
+      metrics,
       startLocalTarget: (request) => startTarget(request),
     });
-    const created = createMetrics(shard ? { defaultLabels: { shard: String(shard.index) } } : {});
-    const metrics = created.metrics;
     let registry = created.registry;
     // Workers hold their own registries until the run merges them: push only the merged one.
     let pushable: typeof registry | undefined = workers > 1 ? undefined : registry;
