@@ -76,7 +76,10 @@ export class MechanicPool {
       clock: this.clock,
       logger: this.logger,
       random: this.random,
-      onEvent: (event) => this.record(event),
+      // Reading a pre-issued token is no sign-in: only its expiry is worth recording.
+      onEvent: (event) => {
+        if (credentials.kind !== 'env' || event.type === 'expired') this.record(event);
+      },
     });
     await session.start();
     this.members.push(session);
