@@ -208,9 +208,6 @@ describe('mechanic tokens over many lifetimes', () => {
       const status = (await (await fetch(`${url}/api/status`)).json()) as {
         environments: { name: string; mechanics?: MechanicView[] }[];
       };
-      fs.writeFileSync('/tmp/scratch/run-output.log', run.output());
-      fs.writeFileSync('/tmp/scratch/run-metrics.txt', metrics);
-      fs.writeFileSync('/tmp/scratch/run-status.json', JSON.stringify(status, null, 2));
       // Stopped as a service manager would; the drain settles every outcome before it exits.
       run.child.kill('SIGTERM');
       expect(await run.exit).toBe(0);
