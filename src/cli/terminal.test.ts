@@ -22,6 +22,8 @@ describe('terminal', () => {
     expect(formatMs(1250)).toBe('1.25s');
     expect(formatMs(null)).toBe('-');
     expect(formatMs(undefined)).toBe('-');
+    expect(formatMs(1234.4, 'whole')).toBe('1234ms');
+    expect(formatMs(null, 'whole')).toBe('-');
   });
 
   it('redraws in place on a terminal and prints plain lines elsewhere', async () => {

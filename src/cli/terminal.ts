@@ -56,9 +56,13 @@ export function progressBar(fraction: number, width = 24): string {
   return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${Math.round(ratio * 100)}%`;
 }
 
-/** A latency for people: `-` when there is none, `12.3ms` below a second, `1.25s` above. */
-export function formatMs(value: number | null | undefined): string {
+/**
+ * A latency for people, `-` when there is none. `fine` (summaries): `12.3ms` below a second,
+ * `1.25s` above. `whole` (live tables, where columns must not jump): `12ms`, `1234ms`.
+ */
+export function formatMs(value: number | null | undefined, style: 'fine' | 'whole' = 'fine'): string {
   if (value === null || value === undefined) return '-';
+  if (style === 'whole') return `${Math.round(value)}ms`;
   return value >= 1000 ? `${(value / 1000).toFixed(2)}s` : `${value.toFixed(1)}ms`;
 }
 

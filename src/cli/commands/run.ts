@@ -349,7 +349,7 @@ export function summaryLines(status: EnvironmentRunStatus[]): string[] {
       for (const p of probe.paths) {
         const ratio = p.deliveredRatio === null ? '-' : `${(p.deliveredRatio * 100).toFixed(1)}%`;
         lines.push(
-          `  ${p.path.padEnd(17)} p50 ${formatMs(p.latencyMs.p50).padStart(8)}  p95 ${formatMs(p.latencyMs.p95).padStart(8)}  p99 ${formatMs(p.latencyMs.p99).padStart(8)}  delivered ${ratio.padStart(6)}  late ${p.late}  dropped ${p.dropped}  dup ${p.duplicates}`,
+          `  ${p.path.padEnd(17)} p50 ${formatMs(p.latencyMs.p50, 'whole').padStart(7)}  p95 ${formatMs(p.latencyMs.p95, 'whole').padStart(7)}  p99 ${formatMs(p.latencyMs.p99, 'whole').padStart(7)}  delivered ${ratio.padStart(6)}  late ${p.late}  dropped ${p.dropped}  dup ${p.duplicates}`,
         );
       }
     }
