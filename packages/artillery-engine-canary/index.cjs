@@ -1,4 +1,4 @@
-/* global console */
+/* global module, console */
 'use strict';
 /**
  * Artillery loads engines with require(). The engine is an ES module (it runs the core's ESM build),
