@@ -148,16 +148,17 @@ describe('subscription statuses on the local target', () => {
   });
 
   it.each(KINDS)(
-    '%s reports CLOSED when the server ends the channel because the token expired',
+    '%s reports CLOSED with reason auth when the server ends the channel because the token expired',
     async (kind) => {
       const mechanic = await target.current.createMechanic();
       const shortLived = await target.current.mintToken(mechanic.id, { expiresInSeconds: 2 });
       const { recorder } = start(kind, shortLived);
       await waitFor('SUBSCRIBED on both channels', subscribedOn(recorder, BOTH_PATHS));
       await waitFor('CLOSED on both channels', () =>
-        BOTH_PATHS.every((path) => recorder.trail(path).includes('CLOSED')),
+        BOTH_PATHS.every((path) => recorder.trail(path).some((entry) => entry.startsWith('CLOSED'))),
       );
-      for (const path of BOTH_PATHS) expect(recorder.trail(path)).toEqual(['SUBSCRIBED', 'CLOSED']);
+      // The system message before phx_close says why: the token expired, an auth failure.
+      for (const path of BOTH_PATHS) expect(recorder.trail(path)).toEqual(['SUBSCRIBED', 'CLOSED:auth']);
       if (kind === 'lean') {
         // With every channel closed for good, the lean client lets its socket go at once.
         await waitFor('the lean socket to close', () => target.current.gateway.stats().connections === 0);
