@@ -153,3 +153,11 @@ export function runQueueWaitNs(pid: number): number {
     return NaN;
   }
 }
+
+/** `--name <number>` from argv, a positive number, or `fallback` when the flag is absent. */
+export function positiveOption(argv: readonly string[], name: string, fallback: number): number {
+  const index = argv.indexOf(`--${name}`);
+  const value = index >= 0 ? Number(argv[index + 1]) : fallback;
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} needs a positive number`);
+  return value;
+}

@@ -15,15 +15,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { positiveOption } from './bench-common.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const args = process.argv.slice(2);
-const option = (name: string, fallback: number): number => {
-  const index = args.indexOf(`--${name}`);
-  const value = index >= 0 ? Number(args[index + 1]) : fallback;
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} needs a positive number`);
-  return value;
-};
+const option = (name: string, fallback: number): number => positiveOption(process.argv, name, fallback);
 const minutes = option('minutes', 60);
 const tokenTtl = option('token-ttl', 300);
 const WARMUP_MINUTES = 5;

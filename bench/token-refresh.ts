@@ -18,14 +18,9 @@ import { Secret } from '../src/config/index.js';
 import { createLeanSubscriber, type Subscriber } from '../src/realtime/index.js';
 import { systemClock } from '../src/shared/index.js';
 import { startTarget } from '../src/target/index.js';
+import { positiveOption } from './bench-common.js';
 
-const args = process.argv.slice(2);
-const option = (name: string, fallback: number): number => {
-  const index = args.indexOf(`--${name}`);
-  const value = index >= 0 ? Number(args[index + 1]) : fallback;
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} needs a positive number`);
-  return value;
-};
+const option = (name: string, fallback: number): number => positiveOption(process.argv, name, fallback);
 const count = option('subscribers', 500);
 const ttl = option('token-ttl', 30);
 const minutes = option('minutes', 5);

@@ -47,27 +47,27 @@ export function resolveEnvironmentSecrets(
   const checks: { secret: Secret; kind: ApiKeyKind; key: string }[] = [];
   if (config.remote) {
     const remote = config.remote;
-    if (remote.publishableKeyEnv) {
-      const key = `${base}.remote.publishableKeyEnv`;
-      secrets.anonKey = ref(remote.publishableKeyEnv, key);
-      secrets.anonKeyKind = 'publishable';
-      checks.push({ secret: secrets.anonKey, kind: 'publishable', key });
-    } else if (remote.anonKeyEnv) {
-      const key = `${base}.remote.anonKeyEnv`;
-      secrets.anonKey = ref(remote.anonKeyEnv, key);
-      secrets.anonKeyKind = 'anon';
-      checks.push({ secret: secrets.anonKey, kind: 'anon', key });
+    // The new key when given, else the legacy one; each is checked for its kind below.
+    const keyRef = <K extends ApiKeyKind>(
+      field: 'publishableKeyEnv' | 'anonKeyEnv' | 'secretKeyEnv' | 'serviceRoleKeyEnv',
+      kind: K,
+    ): { secret: Secret; kind: K } | undefined => {
+      const variable = remote[field];
+      if (!variable) return undefined;
+      const key = `${base}.remote.${field}`;
+      const secret = ref(variable, key);
+      checks.push({ secret, kind, key });
+      return { secret, kind };
+    };
+    const client = keyRef('publishableKeyEnv', 'publishable') ?? keyRef('anonKeyEnv', 'anon');
+    const server = keyRef('secretKeyEnv', 'secret') ?? keyRef('serviceRoleKeyEnv', 'service_role');
+    if (client) {
+      secrets.anonKey = client.secret;
+      secrets.anonKeyKind = client.kind;
     }
-    if (remote.secretKeyEnv) {
-      const key = `${base}.remote.secretKeyEnv`;
-      secrets.serviceRoleKey = ref(remote.secretKeyEnv, key);
-      secrets.serviceRoleKeyKind = 'secret';
-      checks.push({ secret: secrets.serviceRoleKey, kind: 'secret', key });
-    } else if (remote.serviceRoleKeyEnv) {
-      const key = `${base}.remote.serviceRoleKeyEnv`;
-      secrets.serviceRoleKey = ref(remote.serviceRoleKeyEnv, key);
-      secrets.serviceRoleKeyKind = 'service_role';
-      checks.push({ secret: secrets.serviceRoleKey, kind: 'service_role', key });
+    if (server) {
+      secrets.serviceRoleKey = server.secret;
+      secrets.serviceRoleKeyKind = server.kind;
     }
     for (const [header, variable] of Object.entries(remote.waiverHeadersEnv ?? {})) {
       secrets.waiverHeaders[header] = ref(variable, `${base}.remote.waiverHeadersEnv.${header}`);
