@@ -494,18 +494,22 @@ export class AuthService {
 
   // ---- the signed-in user ----------------------------------------------------------------------
 
-  /** Verifies a bearer token the way GoTrue's requireAuthentication does; returns its claims. */
-  async authenticate(bearer: string | undefined): Promise<{ claims: JwtClaims; user: UserRow }> {
+  /** A bearer token's verified claims, refused with GoTrue's errors (missing → 401, bad → 403). */
+  private async bearerClaims(bearer: string | undefined): Promise<JwtClaims> {
     if (bearer === undefined || bearer === '') {
       throw new AuthError(401, 'no_authorization', 'This endpoint requires a valid Bearer token');
     }
-    let claims: JwtClaims;
     try {
-      claims = await this.options.keys.verify(bearer, 'auth');
+      return await this.options.keys.verify(bearer, 'auth');
     } catch (error) {
       if (isKeyError(error)) throw new AuthError(403, 'bad_jwt', badJwtMessage(error));
       throw error;
     }
+  }
+
+  /** Verifies a bearer token the way GoTrue's requireAuthentication does; returns its claims. */
+  async authenticate(bearer: string | undefined): Promise<{ claims: JwtClaims; user: UserRow }> {
+    const claims = await this.bearerClaims(bearer);
     const sub = typeof claims.sub === 'string' ? claims.sub : '';
     if (sub === '') throw new AuthError(403, 'bad_jwt', 'invalid claim: missing sub claim');
     if (!isUuid(sub)) throw new AuthError(400, 'bad_jwt', 'invalid claim: sub claim must be a UUID');
@@ -555,16 +559,7 @@ export class AuthService {
 
   /** GoTrue's requireAdmin: the bearer must verify and carry an admin role. */
   async requireAdmin(bearer: string | undefined): Promise<void> {
-    if (bearer === undefined || bearer === '') {
-      throw new AuthError(401, 'no_authorization', 'This endpoint requires a valid Bearer token');
-    }
-    let claims: JwtClaims;
-    try {
-      claims = await this.options.keys.verify(bearer, 'auth');
-    } catch (error) {
-      if (isKeyError(error)) throw new AuthError(403, 'bad_jwt', badJwtMessage(error));
-      throw error;
-    }
+    const claims = await this.bearerClaims(bearer);
     if (claims.role !== 'service_role' && claims.role !== 'supabase_admin') {
       throw new AuthError(403, 'not_admin', 'User not allowed');
     }
