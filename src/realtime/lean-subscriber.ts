@@ -10,6 +10,11 @@
  * realtime-js only sees a transport failure, because browsers hide the response. `ws` exposes it,
  * so the lean subscriber reports `HTTP <status>: <error text>` and a precise reason
  * (auth, connection_limit, rate_limit) where supabase-js can only say `transport`.
+ *
+ * One file on purpose: the socket, its channels and the shared module-level listeners are one state
+ * machine (realtime-js's rules span all three), and splitting it would put closures or indirection
+ * back on the per-message path this client exists to keep lean. Frame decoding is already apart
+ * (phoenix-frame.ts).
  */
 import type { IncomingMessage, ClientRequest } from 'node:http';
 import WebSocket from 'ws';
