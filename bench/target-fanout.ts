@@ -1,8 +1,8 @@
 /**
  * Local target fan-out benchmark: how fast the target delivers one event to N subscribers, on
- * both Realtime paths, on this machine.
+ * each Realtime path, on this machine.
  *
- *   node --import tsx bench/target-fanout.ts [--sizes 100,1000,5000] [--events 20]
+ *   node --import tsx bench/target-fanout.ts [--sizes 100,1000,5000] [--events 20] [--db]
  *
  * The target (embedded Postgres, WAL change feed, gateway) runs in this process. N raw `ws`
  * Phoenix clients (vsn 1.0.0, no supabase-js) run in a SEPARATE child process, all joined to one
@@ -11,6 +11,13 @@
  *
  *   postgres_changes  --events single-row inserts, back to back; latency = receive − commit_timestamp
  *   broadcast         --events REST broadcasts (the waiver endpoint's path); latency = receive − send
+ *   db_broadcast      (with --db) a second set of N clients joins the PRIVATE channel `assignments`
+ *                     (Realtime Authorization by the mechanics' realtime.messages policy, checked
+ *                     in Postgres per join) and nothing else; --events single-row inserts, each
+ *                     broadcast by the session_assignments trigger through realtime.broadcast_changes()
+ *                     and read back from the WAL; latency = receive − the row's updated_at (its
+ *                     transaction's start, so slightly longer than from commit). The trigger is
+ *                     dropped during the first two phases so each path is measured alone.
  *
  * deliveries/s = deliveries ÷ (last receive − first send). Every phase is bounded in time; a phase
  * that times out reports what arrived. The file-descriptor limit is raised for this process tree
@@ -24,12 +31,14 @@ import WebSocket from 'ws';
 
 const SELF = fileURLToPath(import.meta.url);
 const TOPIC_NAME = 'fanout';
+/** The trigger's shared topic for rows without a mechanic (migrations/0007). */
+const DB_TOPIC = 'assignments';
 const JOIN_CONCURRENCY = 200;
 const JOIN_TIMEOUT_MS = 180_000;
 const PHASE_TIMEOUT_MS = 120_000;
 const HEARTBEAT_MS = 20_000;
 
-type Phase = 'postgres_changes' | 'broadcast';
+type Phase = 'postgres_changes' | 'broadcast' | 'db_broadcast';
 
 interface PhaseReport {
   phase: Phase;
@@ -64,11 +73,12 @@ async function runSubscribers(): Promise<void> {
   const apiKey = process.env.FANOUT_API_KEY ?? '';
   const token = process.env.FANOUT_TOKEN ?? '';
   const count = Number(process.env.FANOUT_SUBSCRIBERS ?? '0');
+  const dbMode = process.env.FANOUT_MODE === 'db';
   const send = (message: ChildMessage): void => void process.send?.(message);
-  const latencies: Record<Phase, number[]> = { postgres_changes: [], broadcast: [] };
-  const lastReceiveAt: Record<Phase, number> = { postgres_changes: 0, broadcast: 0 };
+  const latencies: Record<Phase, number[]> = { postgres_changes: [], broadcast: [], db_broadcast: [] };
+  const lastReceiveAt: Record<Phase, number> = { postgres_changes: 0, broadcast: 0, db_broadcast: 0 };
   const sockets: WebSocket[] = [];
-  const topic = `realtime:${TOPIC_NAME}`;
+  const topic = dbMode ? `realtime:${DB_TOPIC}` : `realtime:${TOPIC_NAME}`;
   const joinPayload = JSON.stringify({
     topic,
     event: 'phx_join',
@@ -76,8 +86,8 @@ async function runSubscribers(): Promise<void> {
       config: {
         broadcast: { self: false, ack: false },
         presence: { key: '', enabled: false },
-        postgres_changes: [{ event: 'INSERT', schema: 'public', table: 'session_assignments' }],
-        private: false,
+        postgres_changes: dbMode ? [] : [{ event: 'INSERT', schema: 'public', table: 'session_assignments' }],
+        private: dbMode,
       },
       access_token: token,
     },
@@ -89,9 +99,18 @@ async function runSubscribers(): Promise<void> {
   // instead of parsing every ~1.5 KB change message.
   const COMMIT_KEY = '"commit_timestamp":"';
   const SENT_KEY = '"sentAt":';
+  const UPDATED_KEY = '"updated_at":"';
   function onMessage(raw: WebSocket.RawData): void {
     const now = Date.now();
     const text = raw.toString();
+    if (dbMode) {
+      const updatedAt = text.indexOf(UPDATED_KEY);
+      if (updatedAt < 0 || !text.includes('"broadcast_changes_bench"')) return;
+      const start = updatedAt + UPDATED_KEY.length;
+      latencies.db_broadcast.push(now - Date.parse(text.slice(start, text.indexOf('"', start))));
+      lastReceiveAt.db_broadcast = now;
+      return;
+    }
     const commitAt = text.indexOf(COMMIT_KEY);
     if (commitAt >= 0 && text.includes('"postgres_changes"')) {
       const start = commitAt + COMMIT_KEY.length;
@@ -125,8 +144,10 @@ async function runSubscribers(): Promise<void> {
       socket.on('message', (raw) => {
         if (!settled) {
           const text = raw.toString();
-          // Joined and live once the feed confirms the postgres_changes subscription.
+          // Joined and live once the feed confirms the postgres_changes subscription (private
+          // broadcast-only channels: once the join is answered ok).
           if (text.includes('"system"') && text.includes('"ok"')) finish(true);
+          else if (dbMode && text.includes('"phx_reply"') && text.includes('"ok"')) finish(true);
           else if (text.includes('"phx_reply"') && text.includes('"error"')) finish(false);
           return;
         }
@@ -201,6 +222,7 @@ async function runBenchmark(): Promise<void> {
     .map((size) => Number(size.trim()))
     .filter((size) => Number.isInteger(size) && size > 0);
   const events = Math.max(1, Math.min(1_000, Number(argument('events', '20'))));
+  const withDb = process.argv.includes('--db');
   const { startTarget } = await import('../src/target/index.js');
   const target = await startTarget({
     // The benchmark measures the target, not the Free plan's quotas.
@@ -218,7 +240,17 @@ async function runBenchmark(): Promise<void> {
       'insert into public.sessions default values returning id',
     );
     const sessionId = sessionRows[0]?.id ?? '';
-    for (const size of sizes) {
+    const plan: { size: number; mode: 'changes' | 'db' }[] = sizes.flatMap((size) =>
+      withDb
+        ? [
+            { size, mode: 'changes' as const },
+            { size, mode: 'db' as const },
+          ]
+        : [{ size, mode: 'changes' as const }],
+    );
+    for (const { size, mode } of plan) {
+      // Each path alone: the trigger only broadcasts in the db_broadcast phase.
+      await target.faults.update({ broadcastTriggerMissing: mode !== 'db' });
       const child = fork(SELF, [], {
         env: {
           ...process.env,
@@ -227,6 +259,7 @@ async function runBenchmark(): Promise<void> {
           FANOUT_API_KEY: target.anonKey,
           FANOUT_TOKEN: mechanic.token,
           FANOUT_SUBSCRIBERS: String(size),
+          FANOUT_MODE: mode,
         },
         execArgv: ['--import', 'tsx'],
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -239,13 +272,15 @@ async function runBenchmark(): Promise<void> {
         if (ready.kind !== 'ready') throw new Error(`subscribers did not start: ${JSON.stringify(ready)}`);
         console.error(`N=${size}: ${ready.joined} joined (${ready.failed} failed) in ${ready.joinMs} ms`);
 
-        for (const phase of ['postgres_changes', 'broadcast'] as const) {
+        const phases =
+          mode === 'db' ? (['db_broadcast'] as const) : (['postgres_changes', 'broadcast'] as const);
+        for (const phase of phases) {
           const firstSendAt = Date.now();
           for (let seq = 0; seq < events; seq++) {
-            if (phase === 'postgres_changes') {
+            if (phase !== 'broadcast') {
               await target.db.adminPool.query(
                 'insert into public.session_assignments (session_id, metadata) values ($1, $2)',
-                [sessionId, { probe: 'fanout', seq }],
+                [sessionId, { probe: phase === 'db_broadcast' ? 'broadcast_changes_bench' : 'fanout', seq }],
               );
             } else {
               const response = await fetch(`${target.url}/realtime/v1/api/broadcast`, {
@@ -305,7 +340,7 @@ async function runBenchmark(): Promise<void> {
     `Machine: ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, Node ${process.version}, ${os.platform()} ${os.release()}`,
   );
   console.log(
-    `Command: node --import tsx bench/target-fanout.ts --sizes ${sizes.join(',')} --events ${events}`,
+    `Command: node --import tsx bench/target-fanout.ts --sizes ${sizes.join(',')} --events ${events}${withDb ? ' --db' : ''}`,
   );
   console.log('');
   console.log('| N subscribers | path | events | deliveries | deliveries/s | p50 ms | p99 ms | max ms |');

@@ -118,6 +118,31 @@ export const localTargetSchema = z
     limits: localLimitsSchema.optional(),
     /** Seed for the target's fault dice, for reproducible runs. */
     seed: z.number().int().optional(),
+    /**
+     * Realtime settings of the local project: `privateOnly` refuses public channel joins;
+     * `assignmentTopic` is where the session_assignments trigger broadcasts (`per_mechanic`:
+     * mechanic:<id>:assignments, unassigned rows on `assignments`; `shared`: always `assignments`).
+     */
+    realtime: z
+      .object({
+        privateOnly: z.boolean().default(false),
+        assignmentTopic: z.enum(['per_mechanic', 'shared']).default('per_mechanic'),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+/**
+ * Broadcast from Database (the db_broadcast path): the private topic subscribers join — `{mechanic}`
+ * is replaced by each subscriber's mechanic id, e.g. `mechanic:{mechanic}:assignments` — the
+ * broadcast event (the trigger sends the operation, INSERT) and whether rejoins ask for a replay.
+ */
+export const dbBroadcastSchema = z
+  .object({
+    topic: z.string().min(1).default('assignments'),
+    event: z.string().min(1).default('INSERT'),
+    replay: z.boolean().default(true),
   })
   .strict();
 
@@ -180,6 +205,7 @@ export const environmentSchema = z
     /** Channel the app broadcasts `new_assignment` on. */
     broadcastChannel: z.string().min(1).default('mechanic-assignments'),
     broadcastEvent: z.string().min(1).default('new_assignment'),
+    dbBroadcast: dbBroadcastSchema.default({ topic: 'assignments', event: 'INSERT', replay: true }),
     mechanics: mechanicsSchema.optional(),
     /** Realtime concurrent-connection limit of the plan (Free: 200). */
     connectionLimit: z.number().int().min(1).default(200),

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { duration } from './duration.js';
 
 /** Kept equal to the metric catalogue's lists by a test (config may not import metrics). */
-export const PROBE_PATHS = ['postgres_changes', 'broadcast', 'polling'] as const;
+export const PROBE_PATHS = ['postgres_changes', 'broadcast', 'polling', 'db_broadcast'] as const;
 export const PROBE_CLIENT_KINDS = ['supabase-js', 'lean'] as const;
 export const PROBE_PUBLISH_MODES = ['app_endpoint', 'direct'] as const;
 
@@ -34,10 +34,9 @@ const probeObject = z
     /** Each round starts up to this much later than its interval, at random (spreads load). */
     jitter: duration().default(0),
     subscribers: subscriberCountsSchema.default({ lean: 2, 'supabase-js': 1 }),
-    paths: z
-      .array(z.enum(PROBE_PATHS))
-      .min(1)
-      .default([...PROBE_PATHS]),
+    paths: z.array(z.enum(PROBE_PATHS)).min(1).default(['postgres_changes', 'broadcast', 'polling']),
+    /** Paths per environment name, replacing `paths` there (run old and new paths side by side, then switch). */
+    pathsByEnv: z.record(z.string().min(1), z.array(z.enum(PROBE_PATHS)).min(1)).optional(),
     pollInterval: duration({ min: 50 }).default(2_000),
     /** Latency bound of the SLO: at or under it an event is delivered, over it late. */
     lateAfter: duration({ min: 1 }).default(2_000),
@@ -66,6 +65,15 @@ function checkProbe(probe: z.output<typeof probeObject>, ctx: z.RefinementCtx): 
   }
   if (new Set(probe.paths).size !== probe.paths.length) {
     ctx.addIssue({ code: 'custom', path: ['paths'], message: 'a path is listed twice — list each once' });
+  }
+  for (const [env, paths] of Object.entries(probe.pathsByEnv ?? {})) {
+    if (new Set(paths).size !== paths.length) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['pathsByEnv', env],
+        message: 'a path is listed twice — list each once',
+      });
+    }
   }
   const total = probe.subscribers.lean + probe.subscribers['supabase-js'];
   const realtimePaths = probe.paths.filter((p) => p !== 'polling');

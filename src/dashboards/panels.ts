@@ -353,8 +353,12 @@ export function latencyHeatmapPanel(
         expr: bucketIncrease(metrics.deliveryLatency.name, { ...scope, path }),
         legend: '{{le}}',
         format: 'heatmap',
-        expect: path === 'polling' ? 'maybe-empty' : 'data',
+        // Polling and Broadcast from Database are measured only where a probe selects them.
+        expect: path === 'polling' || path === 'db_broadcast' ? 'maybe-empty' : 'data',
         ...(path === 'polling' ? { emptyWhen: 'the probe does not poll' } : {}),
+        ...(path === 'db_broadcast'
+          ? { emptyWhen: 'no probe measures db_broadcast in this environment (pathsByEnv)' }
+          : {}),
       },
     ],
   };

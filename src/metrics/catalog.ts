@@ -8,7 +8,7 @@
  */
 
 /** Delivery paths a mechanic dashboard can learn about a new assignment through. */
-export const DELIVERY_PATHS = ['postgres_changes', 'broadcast', 'polling'] as const;
+export const DELIVERY_PATHS = ['postgres_changes', 'broadcast', 'polling', 'db_broadcast'] as const;
 export type DeliveryPath = (typeof DELIVERY_PATHS)[number];
 
 /** Final state of one (event, subscriber, path): exactly one per triple. */
@@ -146,6 +146,13 @@ export const catalog = {
     name: 'canary_events_duplicate_total',
     type: 'counter',
     help: 'Deliveries of an event a subscriber had already seen on the same path.',
+    unit: 'count',
+    labels: ['env', 'probe', 'path'],
+  }),
+  replayRecovered: metric({
+    name: 'canary_events_replay_recovered_total',
+    type: 'counter',
+    help: 'Events first seen in a Broadcast Replay after a rejoin: recovered from the reconnect gap, not lost in it.',
     unit: 'count',
     labels: ['env', 'probe', 'path'],
   }),

@@ -267,6 +267,49 @@ describe('EventLedger outcomes', () => {
     expect(outcomes.map((o) => o.subscriberId)).toEqual(['early']);
   });
 
+  it('counts a replayed first sighting as recovered from the gap, and a replay of a seen event as neither a duplicate nor recovered', async () => {
+    const { clock, ledger, registry } = setup();
+    ledger.addSubscriber('db', { paths: ['db_broadcast'] });
+    ledger.setStatus('db', 'db_broadcast', 'SUBSCRIBED');
+    ledger.publish('seen');
+    ledger.recordDelivery({
+      subscriberId: 'db',
+      path: 'db_broadcast',
+      keys: { eventId: 'seen' },
+      receivedAt: clock.now() + 50,
+    });
+    clock.advance(100);
+    ledger.setStatus('db', 'db_broadcast', 'CHANNEL_ERROR');
+    ledger.publish('away');
+    ledger.publish('lost');
+    clock.advance(1500);
+    ledger.setStatus('db', 'db_broadcast', 'SUBSCRIBED');
+    for (const eventId of ['seen', 'away']) {
+      ledger.recordDelivery({
+        subscriberId: 'db',
+        path: 'db_broadcast',
+        keys: { eventId },
+        receivedAt: clock.now(),
+        replayed: true,
+      });
+    }
+    clock.advance(6000);
+    ledger.tick();
+    expect(ledger.totalsFor('db_broadcast')).toMatchObject({
+      due: 3,
+      delivered: 1,
+      late: 1,
+      dropped: 1,
+      duplicates: 0,
+      replayRecovered: 1,
+      replayRepeated: 1,
+      gapMissed: 1,
+    });
+    expect(
+      await metricValue(registry, 'canary_events_replay_recovered_total', { path: 'db_broadcast' }),
+    ).toBe(1);
+  });
+
   it('counts events missed in a subscription gap as dropped and gap-missed, and notes when polling covered them', async () => {
     const { clock, ledger, registry } = setup();
     ledger.addSubscriber('rt', { paths: ['postgres_changes'], mechanicId: 'm1' });

@@ -13,7 +13,10 @@
  *   (had been SUBSCRIBED, then lost it) — a gap-missed event counts as dropped and as
  *   gap-missed. Subscribers still joining, or that joined after the publish, are not due.
  * - A second sighting on the same (subscriber, path) is a duplicate; a sighting of an event
- *   published before one the (subscriber, path) already saw is out of order.
+ *   published before one the (subscriber, path) already saw is out of order. A replayed message
+ *   (Broadcast Replay on rejoin) seen for the first time is `replayRecovered` — it reached the
+ *   subscriber despite the gap, unlike `gapMissed`; one already seen is `replayRepeated`, not a
+ *   duplicate (replay starts a little before the loss on purpose).
  * - Deliveries are matched by eventId, else by assignmentId; one that matches nothing yet is held
  *   (for up to the deadline) and matched when the publisher learns the assignment id.
  * - A subscriber removed on purpose (ramp-down) has its pending triples withdrawn: they are not
@@ -63,6 +66,8 @@ export interface LedgerDelivery {
   receivedAt: number;
   /** postgres_changes commit_timestamp (ISO), when known. */
   commitTimestamp?: string;
+  /** Sent by Broadcast Replay on rejoin. */
+  replayed?: boolean;
 }
 
 export interface LedgerOptions {
@@ -85,6 +90,10 @@ export interface PathTotals extends OutcomeCounts {
   arrivedAfterDrop: number;
   gapMissed: number;
   gapCoveredByPolling: number;
+  /** First seen in a replay after a rejoin (recovered from a gap). */
+  replayRecovered: number;
+  /** Replayed again although already seen (not counted as duplicates). */
+  replayRepeated: number;
   untrusted: number;
   withdrawn: number;
   /** Not counted as due: the subscriber was refused for auth (expired or rejected token). */
@@ -160,6 +169,8 @@ const emptyTotals = (): PathTotals => ({
   arrivedAfterDrop: 0,
   gapMissed: 0,
   gapCoveredByPolling: 0,
+  replayRecovered: 0,
+  replayRepeated: 0,
   untrusted: 0,
   withdrawn: 0,
   authExcluded: 0,
@@ -510,12 +521,20 @@ export class EventLedger {
     const path = delivery.path;
     const labels = this.labels(path);
     const totals = this.pathTotals(path);
+    if (triple.firstSeenAt !== undefined && delivery.replayed) {
+      totals.replayRepeated += 1;
+      return;
+    }
     if (triple.firstSeenAt !== undefined) {
       totals.duplicates += 1;
       this.metrics?.duplicates.inc(labels);
       return;
     }
     triple.firstSeenAt = delivery.receivedAt;
+    if (delivery.replayed) {
+      totals.replayRecovered += 1;
+      this.metrics?.replayRecovered.inc(labels);
+    }
     const channel = triple.channel;
     if (event.seq < channel.highestSeq) {
       totals.outOfOrder += 1;

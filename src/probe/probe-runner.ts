@@ -99,6 +99,8 @@ export interface ProbePathStatus extends OutcomeCounts {
   outOfOrder: number;
   gapMissed: number;
   gapCoveredByPolling: number;
+  /** Events first seen in a Broadcast Replay after a rejoin (recovered, not lost in the gap). */
+  replayRecovered: number;
   untrusted: number;
   zombies: number;
   readinessMissedEvents: number;
@@ -166,7 +168,9 @@ export class ProbeRunner {
 
   constructor(options: ProbeRunnerOptions) {
     this.env = options.env;
-    this.probe = options.probe;
+    // A probe may run other paths in some environments (e.g. db_broadcast beside postgres_changes).
+    const envPaths = options.probe.pathsByEnv?.[options.env.name];
+    this.probe = envPaths ? { ...options.probe, paths: envPaths } : options.probe;
     this.metrics = options.metrics;
     this.clock = options.clock ?? systemClock;
     this.logger = (options.logger ?? silentLogger).child({
@@ -373,6 +377,7 @@ export class ProbeRunner {
         outOfOrder: t.outOfOrder,
         gapMissed: t.gapMissed,
         gapCoveredByPolling: t.gapCoveredByPolling,
+        replayRecovered: t.replayRecovered,
         untrusted: t.untrusted,
         zombies: this.ledger.zombies(path).length,
         readinessMissedEvents: this.ledger.readiness(path).missedEvents,
@@ -480,6 +485,11 @@ export class ProbeRunner {
       changesChannel: this.env.changesChannel,
       broadcastChannel: this.env.broadcastChannel,
       broadcastEvent: this.env.broadcastEvent,
+      dbBroadcast: {
+        topic: this.env.dbBroadcast.topic.replaceAll('{mechanic}', running.mechanic.id),
+        event: this.env.dbBroadcast.event,
+        replay: this.env.dbBroadcast.replay,
+      },
       paths: this.realtimePaths,
       clock: this.clock,
       handlers: {
@@ -637,6 +647,7 @@ export class ProbeRunner {
       receivedAt: delivery.receivedAt,
     };
     if (delivery.commitTimestamp !== undefined) record.commitTimestamp = delivery.commitTimestamp;
+    if (delivery.replayed) record.replayed = true;
     this.ledger.recordDelivery(record);
   }
 

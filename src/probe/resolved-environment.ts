@@ -44,6 +44,7 @@ export interface LocalTargetRequest {
   faults?: Record<string, unknown>;
   faultSeed?: number;
   broadcastChannel?: string;
+  realtime?: { privateOnly?: boolean; assignmentTopic?: 'per_mechanic' | 'shared' };
   jwtMode?: 'legacy' | 'asymmetric' | 'both';
   accessTokenTtlSeconds?: number;
   logger?: Logger;
@@ -77,6 +78,8 @@ export interface ResolvedEnvironment {
   readonly changesChannel: string;
   readonly broadcastChannel: string;
   readonly broadcastEvent: string;
+  /** The db_broadcast path's topic template, event and replay choice. */
+  readonly dbBroadcast: { topic: string; event: string; replay: boolean };
   readonly connectionLimit: number;
   readonly loadRateCap: number;
   /** Mechanics subscribers and pollers use, round-robin. */
@@ -135,6 +138,7 @@ export async function resolveEnvironment(
     changesChannel: env.changesChannel,
     broadcastChannel: env.broadcastChannel,
     broadcastEvent: env.broadcastEvent,
+    dbBroadcast: env.dbBroadcast,
     connectionLimit: env.connectionLimit,
     loadRateCap: env.loadRateCap,
   };
@@ -159,6 +163,7 @@ export async function resolveEnvironment(
         faults: env.local.faults,
         faultSeed: env.local.seed,
         broadcastChannel: env.broadcastChannel,
+        ...(env.local.realtime ? { realtime: env.local.realtime } : {}),
         ...(env.local.auth
           ? {
               jwtMode: env.local.auth.jwtMode,

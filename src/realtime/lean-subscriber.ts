@@ -38,6 +38,7 @@ import {
 } from './phoenix-frame.js';
 import { scrubSecrets } from './secret-scrub.js';
 import {
+  MAX_REPLAY_MESSAGES,
   DEFAULT_JOIN_TIMEOUT_MS,
   type DeliveryKeys,
   type RealtimePath,
@@ -78,6 +79,8 @@ class LeanChannel {
   systemError: string | undefined = undefined;
   joinTimer: NodeJS.Timeout | undefined = undefined;
   rejoinTimer: NodeJS.Timeout | undefined = undefined;
+  /** db_broadcast: wall time the channel was lost; its rejoin asks for a replay from just before. */
+  lostAtWall: number | undefined = undefined;
 
   constructor(
     readonly owner: LeanSubscriber,
@@ -92,6 +95,10 @@ interface OwnedSocket extends WebSocket {
 
 /** Reused for every delivery in the process: extraction is synchronous, so one scratch suffices. */
 const scratch: ExtractedKeys = { eventId: undefined, assignmentId: undefined, commitTimestamp: undefined };
+
+function objectOrUndefined(value: unknown): Record<string, unknown> | undefined {
+  return value !== null && typeof value === 'object' ? (value as Record<string, unknown>) : undefined;
+}
 
 function pick(delays: readonly number[], attempt: number): number {
   return delays[Math.min(attempt, delays.length - 1)] ?? 10_000;
@@ -108,6 +115,7 @@ export class LeanSubscriber implements Subscriber {
   private readonly joinTimeoutMs: number;
   private readonly endpoint: URL;
   private readonly broadcastEventLower: string;
+  private dbEventLower = '';
   private readonly channels: LeanChannel[] = [];
   private socket: OwnedSocket | null = null;
   private nextRef = 0;
@@ -137,6 +145,10 @@ export class LeanSubscriber implements Subscriber {
     }
     if (config.paths.includes('broadcast')) {
       this.channels.push(new LeanChannel(this, 'broadcast', `realtime:${config.broadcastChannel}`));
+    }
+    if (config.paths.includes('db_broadcast') && config.dbBroadcast) {
+      this.dbEventLower = config.dbBroadcast.event.toLowerCase();
+      this.channels.push(new LeanChannel(this, 'db_broadcast', `realtime:${config.dbBroadcast.topic}`));
     }
   }
 
@@ -361,13 +373,19 @@ export class LeanSubscriber implements Subscriber {
   private sendJoin(channel: LeanChannel): void {
     const { schema, table } = this.config;
     const postgresChanges = channel.path === 'postgres_changes' ? [{ event: 'INSERT', schema, table }] : [];
+    const db = this.config.dbBroadcast;
+    const isDb = channel.path === 'db_broadcast';
+    const replay =
+      isDb && db?.replay && channel.lostAtWall !== undefined
+        ? { replay: { since: channel.lostAtWall - (db.replayMarginMs ?? 2_000), limit: MAX_REPLAY_MESSAGES } }
+        : {};
     channel.joinSent = true;
     this.send(channel.joinRef, channel.joinRef, channel.topic, 'phx_join', {
       config: {
-        broadcast: { self: false, ack: false },
+        broadcast: { self: false, ack: false, ...replay },
         presence: { key: '', enabled: false },
         postgres_changes: postgresChanges,
-        private: false,
+        private: isDb,
       },
       access_token: this.config.tokens.current(),
     });
@@ -448,9 +466,10 @@ export class LeanSubscriber implements Subscriber {
   }
 
   private channelFor(topic: string): LeanChannel | undefined {
-    const [first, second] = this.channels;
+    const [first, second, third] = this.channels;
     if (first?.topic === topic) return first;
-    return second?.topic === topic ? second : undefined;
+    if (second?.topic === topic) return second;
+    return third?.topic === topic ? third : undefined;
   }
 
   // ── inbound ────────────────────────────────────────────────────────────────────────────────
@@ -464,7 +483,7 @@ export class LeanSubscriber implements Subscriber {
     const text = data.toString('utf8');
     if (this.vsn === '2.0.0') {
       for (const channel of this.channels) {
-        if (channel.state !== 'joined') continue;
+        if (channel.state !== 'joined' || channel.path === 'db_broadcast') continue;
         const event = channel.path === 'postgres_changes' ? 'postgres_changes' : 'broadcast';
         const start = fanoutPayloadStart(text, channel.topic, event);
         if (start < 0) continue;
@@ -481,6 +500,19 @@ export class LeanSubscriber implements Subscriber {
     const frame = parseBinaryBroadcast(data);
     if (!frame || frame.encoding !== 1) return;
     const channel = this.channelFor(frame.topic);
+    if (channel?.path === 'db_broadcast' && channel.state === 'joined') {
+      if (frame.event.toLowerCase() !== this.dbEventLower) return;
+      let meta: unknown;
+      let payload: unknown;
+      try {
+        meta = JSON.parse(data.toString('utf8', frame.metadataOffset, frame.payloadOffset) || 'null');
+        payload = JSON.parse(data.toString('utf8', frame.payloadOffset));
+      } catch {
+        return;
+      }
+      this.deliverDb(payload, meta, receivedAt);
+      return;
+    }
     if (!channel || channel.path !== 'broadcast' || channel.state !== 'joined') return;
     if (frame.event.toLowerCase() !== this.broadcastEventLower) return;
     const text = data.toString('utf8', frame.payloadOffset);
@@ -582,11 +614,38 @@ export class LeanSubscriber implements Subscriber {
   }
 
   private parsedBroadcast(channel: LeanChannel, payload: unknown, receivedAt: number): void {
-    if (channel.path !== 'broadcast' || channel.state !== 'joined') return;
+    if (channel.state !== 'joined') return;
+    if (channel.path === 'db_broadcast') {
+      const message = payload as { event?: unknown; payload?: unknown; meta?: unknown } | null;
+      if (typeof message?.event !== 'string' || message.event.toLowerCase() !== this.dbEventLower) return;
+      this.deliverDb(message.payload, message.meta, receivedAt);
+      return;
+    }
+    if (channel.path !== 'broadcast') return;
     const body = payload as { event?: unknown; payload?: unknown } | null;
     if (typeof body?.event !== 'string' || body.event.toLowerCase() !== this.broadcastEventLower) return;
     broadcastKeysOf(body.payload, scratch);
     this.deliver('broadcast', receivedAt);
+  }
+
+  /** A broadcast_changes message: keys from its record, `updated_at` as the commit time. */
+  private deliverDb(payload: unknown, meta: unknown, receivedAt: number): void {
+    if (this.stopped) return;
+    const record = objectOrUndefined(objectOrUndefined(payload)?.record);
+    const keys: DeliveryKeys = {};
+    const assignmentId = record?.id;
+    const eventId = objectOrUndefined(record?.metadata)?.canary_event_id;
+    if (typeof eventId === 'string') keys.eventId = eventId;
+    if (typeof assignmentId === 'string') keys.assignmentId = assignmentId;
+    const commitTimestamp = record?.updated_at;
+    const replayed = objectOrUndefined(meta)?.replayed === true;
+    this.config.handlers.onDelivery({
+      path: 'db_broadcast',
+      keys,
+      receivedAt,
+      ...(typeof commitTimestamp === 'string' ? { commitTimestamp } : {}),
+      ...(replayed ? { replayed } : {}),
+    });
   }
 
   private deliver(path: RealtimePath, receivedAt: number): void {
@@ -624,6 +683,10 @@ export class LeanSubscriber implements Subscriber {
 
   private report(channel: LeanChannel, status: SubscriptionStatus, message?: string): void {
     if (this.stopped) return;
+    if (channel.path === 'db_broadcast') {
+      if (status === 'SUBSCRIBED') channel.lostAtWall = undefined;
+      else channel.lostAtWall ??= this.config.clock.wallNow();
+    }
     const at = this.config.clock.now();
     if (status === 'CHANNEL_ERROR') {
       const text = message ?? 'error';

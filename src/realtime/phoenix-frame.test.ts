@@ -183,6 +183,7 @@ describe('phoenix frames', () => {
       topic: 'realtime:mechanic-assignments',
       event: 'new_assignment',
       encoding: 1,
+      metadataOffset: 5 + topic.length + event.length,
       payloadOffset: 5 + topic.length + event.length + metadata.length,
     });
     const scanned = emptyKeys();

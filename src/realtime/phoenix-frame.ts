@@ -230,6 +230,8 @@ export interface BinaryBroadcast {
   event: string;
   /** 1 = JSON payload, 0 = raw bytes. */
   encoding: number;
+  /** Where the metadata JSON (e.g. `{"id":…,"replayed":true}`) starts; it ends at payloadOffset. */
+  metadataOffset: number;
   payloadOffset: number;
 }
 
@@ -252,6 +254,7 @@ export function parseBinaryBroadcast(frame: Buffer): BinaryBroadcast | null {
     topic: frame.toString('utf8', topicStart, eventStart),
     event: frame.toString('utf8', eventStart, metadataStart),
     encoding,
+    metadataOffset: metadataStart,
     payloadOffset,
   };
 }

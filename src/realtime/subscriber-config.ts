@@ -11,6 +11,15 @@ export function assertUsableSubscriberConfig(config: SubscriberConfig): void {
       hint: "give it at least one of 'postgres_changes' and 'broadcast'",
     });
   }
+  if (config.paths.includes('db_broadcast') && !config.dbBroadcast) {
+    throw new CanaryError(
+      'CONFIG_INVALID',
+      `subscriber ${config.id} listens on db_broadcast without a topic`,
+      {
+        hint: "set the environment's dbBroadcast.topic (e.g. assignments) or drop db_broadcast from the paths",
+      },
+    );
+  }
   if (config.paths.length > 1 && config.changesChannel === config.broadcastChannel) {
     throw new CanaryError(
       'CONFIG_INVALID',

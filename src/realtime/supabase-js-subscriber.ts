@@ -15,6 +15,7 @@ import {
   type SupabaseClient,
   type WebSocketLikeConstructor,
 } from '@supabase/supabase-js';
+import type { RealtimeChannel } from '@supabase/supabase-js';
 import WebSocket from 'ws';
 import { CanaryError, sleep, type Clock } from '../shared/index.js';
 import { mapErrorReason } from './error-reason.js';
@@ -22,6 +23,8 @@ import { scrubSecrets } from './secret-scrub.js';
 import {
   DEFAULT_JOIN_TIMEOUT_MS,
   type ClientSignIn,
+  MAX_REPLAY_MESSAGES,
+  type DbBroadcastConfig,
   type DeliveryKeys,
   type RealtimePath,
   type Subscriber,
@@ -78,6 +81,9 @@ class SupabaseJsSubscriber implements Subscriber {
   private stopTokenUpdates: (() => void) | undefined;
   private refreshTimer: NodeJS.Timeout | undefined;
   private readonly systemErrors = new Map<RealtimePath, string>();
+  private dbChannel: RealtimeChannel | null = null;
+  /** Wall time the db_broadcast channel was lost; the next rejoin replays from just before it. */
+  private dbLostAtWall: number | undefined;
 
   constructor(config: SubscriberConfig, options: SupabaseJsSubscriberOptions) {
     assertUsableSubscriberConfig(config);
@@ -153,6 +159,52 @@ class SupabaseJsSubscriber implements Subscriber {
         .on('system', {}, (payload: unknown) => this.onSystem('broadcast', payload))
         .subscribe((status, error) => this.onStatus('broadcast', status, error));
     }
+    const db = config.dbBroadcast;
+    if (config.paths.includes('db_broadcast') && db) {
+      const channel = client.channel(db.topic, { config: { private: true } });
+      this.dbChannel = channel;
+      channel
+        .on('broadcast', { event: db.event }, (message: { payload?: unknown; meta?: unknown }) =>
+          this.onDbBroadcast(message),
+        )
+        .on('system', {}, (payload: unknown) => this.onSystem('db_broadcast', payload))
+        .subscribe((status, error) => {
+          this.noteDbStatus(db, status);
+          this.onStatus('db_broadcast', status, error);
+        });
+    }
+  }
+
+  /**
+   * Replay on rejoin: realtime-js rejoins with the join payload it holds, so once the channel is
+   * lost the payload is updated to ask for the messages since just before the loss; once it is
+   * SUBSCRIBED again the next rejoin asks afresh.
+   */
+  private noteDbStatus(db: DbBroadcastConfig, status: `${SubscriptionStatus}`): void {
+    const channel = this.dbChannel;
+    if (!db.replay || !channel) return;
+    if (status === 'SUBSCRIBED') {
+      this.dbLostAtWall = undefined;
+      channel.updateJoinPayload({ config: this.dbJoinConfig(undefined) });
+      return;
+    }
+    this.dbLostAtWall ??= this.config.clock.wallNow();
+    channel.updateJoinPayload({
+      config: this.dbJoinConfig(this.dbLostAtWall - (db.replayMarginMs ?? 2_000)),
+    });
+  }
+
+  private dbJoinConfig(since: number | undefined): Record<string, unknown> {
+    return {
+      broadcast: {
+        ack: false,
+        self: false,
+        ...(since === undefined ? {} : { replay: { since, limit: MAX_REPLAY_MESSAGES } }),
+      },
+      presence: { key: '', enabled: false },
+      postgres_changes: [],
+      private: true,
+    };
   }
 
   /** Signs in (retrying with backoff), subscribes, then keeps the session fresh until stopped. */
@@ -284,6 +336,27 @@ class SupabaseJsSubscriber implements Subscriber {
     if (eventId !== undefined) keys.eventId = eventId;
     if (assignmentId !== undefined) keys.assignmentId = assignmentId;
     this.config.handlers.onDelivery({ path: 'broadcast', keys, receivedAt });
+  }
+
+  private onDbBroadcast(message: { payload?: unknown; meta?: unknown }): void {
+    if (this.stopped) return;
+    const receivedAt = this.stamp.at;
+    const body = objectOrUndefined(message.payload);
+    const row = objectOrUndefined(body?.record);
+    const keys: DeliveryKeys = {};
+    const assignmentId = stringOrUndefined(row?.id);
+    const eventId = stringOrUndefined(objectOrUndefined(row?.metadata)?.canary_event_id);
+    if (eventId !== undefined) keys.eventId = eventId;
+    if (assignmentId !== undefined) keys.assignmentId = assignmentId;
+    const commitTimestamp = stringOrUndefined(row?.updated_at);
+    const replayed = objectOrUndefined(message.meta)?.replayed === true;
+    this.config.handlers.onDelivery({
+      path: 'db_broadcast',
+      keys,
+      receivedAt,
+      ...(commitTimestamp === undefined ? {} : { commitTimestamp }),
+      ...(replayed ? { replayed } : {}),
+    });
   }
 
   private onStatus(channel: RealtimePath, status: `${SubscriptionStatus}`, error: Error | undefined): void {

@@ -5,8 +5,12 @@
  */
 import type { Clock } from '../shared/index.js';
 
-/** How an event reached a subscriber: a row change streamed from the WAL, or the app's broadcast. */
-export type RealtimePath = 'postgres_changes' | 'broadcast';
+/**
+ * How an event reached a subscriber: a row change streamed from the WAL (postgres_changes), the
+ * app's broadcast, or Broadcast from Database — the row's trigger calling
+ * realtime.broadcast_changes(), received on a private channel (db_broadcast).
+ */
+export type RealtimePath = 'postgres_changes' | 'broadcast' | 'db_broadcast';
 
 /** Which client implementation a subscriber runs; the same strings as the metrics' client label. */
 export type ClientKind = 'supabase-js' | 'lean';
@@ -41,8 +45,14 @@ export interface Delivery {
   keys: DeliveryKeys;
   /** clock.now() (monotonic ms) taken as early as possible on receipt, before any parsing. */
   receivedAt: number;
-  /** postgres_changes commit_timestamp (ISO); absent on broadcasts. */
+  /**
+   * postgres_changes: the commit_timestamp (ISO). db_broadcast: the row's `updated_at` (its
+   * transaction's start — the closest to the commit a broadcast_changes payload carries). Absent
+   * on app broadcasts.
+   */
   commitTimestamp?: string;
+  /** A db_broadcast message the server replayed on rejoin (`meta.replayed`). */
+  replayed?: boolean;
 }
 
 export interface StatusChange {
@@ -110,12 +120,29 @@ export interface SubscriberConfig {
   /** e.g. 'mechanic-assignments' and 'new_assignment'. */
   broadcastChannel: string;
   broadcastEvent: string;
+  /**
+   * Broadcast from Database: the private topic the assignments trigger broadcasts on, the events
+   * listened to (e.g. INSERT), and whether a rejoin asks for the messages missed since the channel
+   * was lost (Broadcast Replay, `since` = the moment it was lost minus `replayMarginMs`).
+   */
+  dbBroadcast?: DbBroadcastConfig;
   paths: RealtimePath[];
   clock: Clock;
   handlers: SubscriberHandlers;
   /** Join/push reply timeout; default 10 000 ms like realtime-js. */
   joinTimeoutMs?: number;
 }
+
+export interface DbBroadcastConfig {
+  topic: string;
+  event: string;
+  replay: boolean;
+  /** How far before the loss the replay starts (clock skew and in-flight messages); default 2 000 ms. */
+  replayMarginMs?: number;
+}
+
+/** Supabase's bound on one replay. */
+export const MAX_REPLAY_MESSAGES = 25;
 
 export interface Subscriber {
   readonly id: string;

@@ -27,6 +27,7 @@ function runnerStatus(env: string, probe: string): ProbeStatus {
       outOfOrder: 0,
       gapMissed: 0,
       gapCoveredByPolling: 0,
+      replayRecovered: 0,
       untrusted: 0,
       zombies: 0,
       readinessMissedEvents: 0,

@@ -19,7 +19,9 @@ import {
 import {
   applyMigrations,
   isPortTaken,
+  ASSIGNMENT_BROADCAST_TRIGGER,
   startEmbeddedDatabase,
+  type AssignmentTopicMode,
   type EmbeddedDatabaseHandle,
 } from './database/index.js';
 import {
@@ -77,6 +79,12 @@ export interface TargetOptions {
     refreshTokenReuseIntervalSeconds?: number;
   };
   limits?: Partial<PlanLimits>;
+  /**
+   * Realtime project settings: `privateOnly` refuses public channel joins (Supabase's "private
+   * channels only"); `assignmentTopic` is where the session_assignments trigger broadcasts —
+   * `per_mechanic` (mechanic:<id>:assignments, the default) or `shared` (assignments).
+   */
+  realtime?: { privateOnly?: boolean; assignmentTopic?: AssignmentTopicMode };
   faults?: FaultSettingsInput;
   /** Seed for the fault dice, so a run's drops can be replayed. */
   faultSeed?: number;
@@ -252,11 +260,18 @@ export async function startTarget(options: TargetOptions = {}): Promise<LocalTar
     const applied = await applyMigrations(db.adminPool);
     phase(`migrations (${applied.length} applied)`);
 
+    // The migrations install the per-mechanic trigger; a shared topic replaces it.
+    const assignmentTopic = options.realtime?.assignmentTopic ?? 'per_mechanic';
+    if (assignmentTopic !== 'per_mechanic') {
+      await db.adminPool.query(
+        `${ASSIGNMENT_BROADCAST_TRIGGER.drop} ${ASSIGNMENT_BROADCAST_TRIGGER.create(assignmentTopic)}`,
+      );
+    }
     const faults = createFaultController({
       metrics,
       initial: options.faults,
       seed: options.faultSeed,
-      applySql: createSqlFaultApplier(db),
+      applySql: createSqlFaultApplier(db, { assignmentTopic }),
     });
     const context: TargetContext = {
       db,
@@ -291,7 +306,9 @@ export async function startTarget(options: TargetOptions = {}): Promise<LocalTar
     await feed.start();
     cleanups.push(() => feed.stop());
     phase('change feed');
-    const gateway = createRealtimeGateway(context, feed);
+    const gateway = createRealtimeGateway(context, feed, {
+      privateOnly: options.realtime?.privateOnly ?? false,
+    });
     cleanups.push(() => gateway.close());
 
     // The broadcaster needs the listening URL, which exists only after listen().

@@ -33,6 +33,7 @@ async function audit(options: Partial<AuditOptions> = {}): Promise<Map<string, C
     databaseUrl: target.current.databaseUrl,
     realtimeConnectionLimit: 200,
     realtimeConnections: target.current.gateway.stats().connections,
+    privateOnly: false,
     ...options,
   });
   return new Map(report.checks.map((check) => [check.id, check]));
@@ -81,6 +82,7 @@ describe('canary audit against the local target', () => {
       databaseUrl: target.current.databaseUrl,
       realtimeConnectionLimit: 200,
       realtimeConnections: target.current.gateway.stats().connections,
+      privateOnly: false,
     });
     const notPassing = report.checks.filter((check) => check.status !== 'pass');
     expect(notPassing).toEqual([]);
@@ -206,6 +208,78 @@ describe('canary audit against the local target', () => {
     expect(result.status).toBe('fail');
     expect(result.evidence).toMatch(/0 of \d+ assignments are visible|no permissive SELECT policy/);
     expect(result.fix).toContain('create policy');
+  });
+
+  it('fails broadcast.trigger when the fault drops the Broadcast-from-Database trigger', async () => {
+    const result = await withBroken(
+      () => target.current.faults.update({ broadcastTriggerMissing: true }).then(() => undefined),
+      () => target.current.faults.update({ broadcastTriggerMissing: false }).then(() => undefined),
+      'broadcast.trigger',
+    );
+    expect(result.status).toBe('fail');
+    expect(result.evidence).toContain('calls realtime.broadcast_changes() or realtime.send()');
+    expect(result.fix).toContain('create trigger');
+  });
+
+  it('fails broadcast.messages_policy as a real mechanic when the realtime.messages policy is missing or does not cover its topic', async () => {
+    const healthy = await statusOf('broadcast.messages_policy', {
+      dbBroadcastTopic: 'mechanic:{mechanic}:assignments',
+    });
+    expect(healthy.status).toBe('pass');
+    expect(healthy.evidence).toMatch(
+      /as mechanic [0-9a-f-]{36} topic "mechanic:[0-9a-f-]{36}:assignments" is readable/,
+    );
+    const otherTopic = await statusOf('broadcast.messages_policy', { dbBroadcastTopic: 'everyone' });
+    expect(otherTopic.status).toBe('fail');
+    expect(otherTopic.evidence).toContain('no SELECT policy on realtime.messages admits topic "everyone"');
+    const result = await withBroken(
+      () => target.current.faults.update({ messagesPolicyMissing: true }).then(() => undefined),
+      () => target.current.faults.update({ messagesPolicyMissing: false }).then(() => undefined),
+      'broadcast.messages_policy',
+    );
+    expect(result.status).toBe('fail');
+    expect(result.fix).toContain('create policy');
+  });
+
+  it('warns on broadcast.private_only when public joins are refused, and when the setting is unknown', async () => {
+    expect((await statusOf('broadcast.private_only', { privateOnly: true })).evidence).toContain(
+      'PrivateOnly',
+    );
+    expect((await statusOf('broadcast.private_only', { privateOnly: true })).status).toBe('warn');
+    const unknown = await runAudit({
+      env: 'remote',
+      databaseUrl: target.current.databaseUrl,
+      checks: AUDIT_CHECKS.filter((check) => check.id === 'broadcast.private_only'),
+    });
+    expect(unknown.checks[0]?.status).toBe('warn');
+    expect(unknown.checks[0]?.fix).toContain('Realtime → Settings');
+  });
+
+  it('warns on broadcast.partitions when a partition past retention remains, and fails without today’s', async () => {
+    const stale = await withBroken(
+      () =>
+        sql(
+          `create table realtime.messages_2001_01_01 partition of realtime.messages for values from ('2001-01-01') to ('2001-01-02')`,
+        ),
+      () => sql('drop table realtime.messages_2001_01_01'),
+      'broadcast.partitions',
+    );
+    expect(stale.status).toBe('warn');
+    expect(stale.evidence).toContain('messages_2001_01_01');
+    const today = await target.current.db.adminPool.query<{ name: string }>(
+      `select 'messages_' || to_char(current_date, 'YYYY_MM_DD') as name`,
+    );
+    const name = today.rows[0]!.name;
+    const missing = await withBroken(
+      () => sql(`alter table realtime.messages detach partition realtime.${name}`),
+      () =>
+        sql(
+          `alter table realtime.messages attach partition realtime.${name} for values from (current_date) to (current_date + 1)`,
+        ),
+      'broadcast.partitions',
+    );
+    expect(missing.status).toBe('fail');
+    expect(missing.evidence).toContain('realtime.send() only warns');
   });
 
   it('judges the realtime policy on a synthetic new assignment when the table is empty', async () => {

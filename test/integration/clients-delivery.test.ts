@@ -81,7 +81,11 @@ describe('supabase-js and lean subscribers on the local target', () => {
       ),
     );
 
-    const differences: Record<RealtimePath, number[]> = { postgres_changes: [], broadcast: [] };
+    const differences: Record<RealtimePath, number[]> = {
+      postgres_changes: [],
+      broadcast: [],
+      db_broadcast: [],
+    };
     const latencies: Record<string, number[]> = {};
     for (const event of published) {
       for (const path of ['postgres_changes', 'broadcast'] as const) {

@@ -13,7 +13,7 @@ import { startLocalEnvironment } from './probe-support.js';
 let dev: { env: ResolvedEnvironment; target: LocalTarget };
 let prod: { env: ResolvedEnvironment; target: LocalTarget };
 
-const probe = probeSchema.parse({
+const probeInput = {
   name: 'diff',
   subscribers: { lean: 3, 'supabase-js': 1 },
   interval: '300ms',
@@ -21,6 +21,13 @@ const probe = probeSchema.parse({
   lateAfter: '1500ms',
   deadline: '4s',
   publishMode: 'app_endpoint',
+} as const;
+const probe = probeSchema.parse(probeInput);
+
+/** The same probe, also measuring Broadcast from Database side by side. */
+const dbProbe = probeSchema.parse({
+  ...probeInput,
+  paths: ['postgres_changes', 'broadcast', 'polling', 'db_broadcast'],
 });
 
 beforeAll(async () => {
@@ -34,11 +41,11 @@ afterAll(async () => {
   await Promise.all([dev?.env.close(), prod?.env.close()]);
 });
 
-async function diffWith(faults: FaultSettingsInput, durationMs = 8_000): Promise<DiffReport> {
+async function diffWith(faults: FaultSettingsInput, durationMs = 8_000, spec = probe): Promise<DiffReport> {
   await prod.target.faults.reset();
   await prod.target.faults.update(faults);
   try {
-    const report = await diffByProbing({ baseline: dev.env, suspect: prod.env, probe, durationMs });
+    const report = await diffByProbing({ baseline: dev.env, suspect: prod.env, probe: spec, durationMs });
     process.stdout.write(renderDiffText(report));
     return report;
   } finally {
@@ -106,5 +113,22 @@ describe('canary diff ranks the injected cause first', () => {
     expect(audit.checks.find((check) => check.id === 'rls.realtime_select_policy')?.status).toBe('fail');
     const report = await diffWith({ realtimeSelectPolicyMissing: true });
     expect(report.ranking.causes[0]?.id).toBe('publication_or_rls');
+  }, 60_000);
+
+  it('Realtime Authorization: the realtime.messages policy removed refuses private joins, and audit fails the messages policy check', async () => {
+    await prod.target.faults.update({ messagesPolicyMissing: true });
+    const audit = await runAudit({ env: 'prod', databaseUrl: prod.target.databaseUrl });
+    expect(audit.checks.find((check) => check.id === 'broadcast.messages_policy')?.status).toBe('fail');
+    const report = await diffWith({ messagesPolicyMissing: true }, 8_000, dbProbe);
+    expect(report.ranking.causes[0]?.id).toBe('private_channel_authorization');
+    expect(report.baseline.paths.db_broadcast?.deliveredRatio ?? 0).toBeGreaterThan(0.5);
+  }, 60_000);
+
+  it('Broadcast from Database: the session_assignments trigger removed, and audit fails the trigger check', async () => {
+    await prod.target.faults.update({ broadcastTriggerMissing: true });
+    const audit = await runAudit({ env: 'prod', databaseUrl: prod.target.databaseUrl });
+    expect(audit.checks.find((check) => check.id === 'broadcast.trigger')?.status).toBe('fail');
+    const report = await diffWith({ broadcastTriggerMissing: true }, 8_000, dbProbe);
+    expect(report.ranking.causes[0]?.id).toBe('broadcast_trigger');
   }, 60_000);
 });

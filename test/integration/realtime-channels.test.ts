@@ -293,7 +293,7 @@ describe('Realtime channels against the real clients', () => {
     });
   });
 
-  it('realtime.send in SQL reaches private and public subscribers after commit, with meta.id', async () => {
+  it('realtime.send in SQL reaches private and public subscribers after commit, with its id in payload and meta', async () => {
     const heardPrivate: unknown[] = [];
     const heardPublic: unknown[] = [];
     const privateChannel = client({ key: target.current.serviceRoleKey }).channel('db-topic', {
@@ -316,17 +316,23 @@ describe('Realtime channels against the real clients', () => {
       connection.release();
     }
     await waitFor(() => heardPrivate.length === 1, 'the private database broadcast');
-    expect(heardPrivate[0]).toEqual({
+    const first = heardPrivate[0] as { meta: { id: string } };
+    expect(first).toEqual({
       type: 'broadcast',
       event: 'from_db',
-      payload: { n: 1 },
+      payload: { n: 1, id: first.meta.id },
       meta: { id: expect.stringMatching(/^[0-9a-f-]{36}$/) },
     });
     await target.current.db.adminPool.query(
       `select realtime.send('{"n": 2, "id": "fixed-id"}'::jsonb, 'from_db', 'db-topic', false)`,
     );
     await waitFor(() => heardPublic.length === 1, 'the public database broadcast');
-    expect(heardPublic[0]).toMatchObject({ event: 'from_db', payload: { n: 2 }, meta: { id: 'fixed-id' } });
+    // A payload that has an id keeps it; the message's own id is still a new uuid.
+    expect(heardPublic[0]).toMatchObject({
+      event: 'from_db',
+      payload: { n: 2, id: 'fixed-id' },
+      meta: { id: expect.stringMatching(/^[0-9a-f-]{36}$/) },
+    });
     expect(heardPrivate).toHaveLength(1);
   });
 

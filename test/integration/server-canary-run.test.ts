@@ -72,7 +72,13 @@ describe('the exporter of a canary run on the local target', () => {
     const view = status.environments[0]!.probes[0]!;
     expect(view.name).toBe('waiver-to-mechanic');
     expect(view.roundsCompleted).toBeGreaterThanOrEqual(1);
-    expect(view.paths.map((p) => p.path).sort()).toEqual(['broadcast', 'polling', 'postgres_changes']);
+    // The shipped probe measures Broadcast from Database too on the local environment (pathsByEnv).
+    expect(view.paths.map((p) => p.path).sort()).toEqual([
+      'broadcast',
+      'db_broadcast',
+      'polling',
+      'postgres_changes',
+    ]);
     for (const p of view.paths) expect(p.delivered + p.late, p.path).toBeGreaterThan(0);
     expect(view.recentEvents.length).toBeGreaterThan(0);
 

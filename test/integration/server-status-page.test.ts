@@ -28,8 +28,18 @@ function startChangingStatus(hub: StatusHub, options: { intervalMs: number; maxT
     seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
     return seed / 2_147_483_648;
   };
-  const baseMs: Record<DeliveryPath, number> = { postgres_changes: 40, broadcast: 15, polling: 900 };
-  const latencies: Record<DeliveryPath, number[]> = { postgres_changes: [], broadcast: [], polling: [] };
+  const baseMs: Record<DeliveryPath, number> = {
+    postgres_changes: 40,
+    broadcast: 15,
+    polling: 900,
+    db_broadcast: 20,
+  };
+  const latencies: Record<DeliveryPath, number[]> = {
+    postgres_changes: [],
+    broadcast: [],
+    polling: [],
+    db_broadcast: [],
+  };
   const paths: PathStatus[] = DELIVERY_PATHS.map((path) => ({
     path,
     latencyMs: { p50: null, p95: null, p99: null },

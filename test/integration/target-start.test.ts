@@ -28,6 +28,7 @@ describe('startTarget', () => {
       'realtime_publication',
       'realtime_send',
       'auth_users',
+      'realtime_messages',
     ]);
   });
 

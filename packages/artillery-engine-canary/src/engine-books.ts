@@ -344,6 +344,7 @@ export class EngineBooks {
     return {
       postgres_changes: this.ledger.totalsFor('postgres_changes'),
       broadcast: this.ledger.totalsFor('broadcast'),
+      db_broadcast: this.ledger.totalsFor('db_broadcast'),
     };
   }
 

@@ -92,6 +92,8 @@ async function audit(flags: AuditFlags): Promise<number> {
         realtimeConnectionLimit: target.context.limits.maxConcurrentConnections,
         realtimeConnections: target.gateway.stats().connections,
         plannedSubscribers,
+        dbBroadcastTopic: envConfig.dbBroadcast.topic,
+        privateOnly: envConfig.local.realtime?.privateOnly ?? false,
       });
       report = withChecks(
         report,
@@ -136,6 +138,7 @@ async function audit(flags: AuditFlags): Promise<number> {
       table: envConfig.table,
       realtimeConnectionLimit: envConfig.connectionLimit,
       plannedSubscribers,
+      dbBroadcastTopic: envConfig.dbBroadcast.topic,
     });
     report = withChecks(
       report,

@@ -27,6 +27,10 @@ export interface AuditContext {
   plannedSubscribers?: number;
   /** Live Realtime connection count, when the target can tell (local target admin stats). */
   realtimeConnections?: number;
+  /** The db_broadcast topic template (`{mechanic}` = the mechanic's id); default `assignments`. */
+  dbBroadcastTopic?: string;
+  /** The project's "private channels only" setting, when the harness knows it (local target). */
+  privateOnly?: boolean;
   /** Replication slot lag that warns / fails (bytes). */
   slotLagWarnBytes: number;
   slotLagFailBytes: number;

@@ -5,12 +5,18 @@
 import pg from 'pg';
 import { CanaryError, ExitCode } from '../../shared/index.js';
 import type { AuditCheck, AuditContext, CheckResult } from './audit-check.js';
+import { broadcastChecks } from './broadcast-checks.js';
 import { capacityChecks } from './capacity-checks.js';
 import { realtimeChecks } from './realtime-checks.js';
 import { schemaChecks } from './schema-checks.js';
 import { ASSIGNMENTS_TABLE } from './expected-schema.js';
 
-export const AUDIT_CHECKS: readonly AuditCheck[] = [...schemaChecks, ...realtimeChecks, ...capacityChecks];
+export const AUDIT_CHECKS: readonly AuditCheck[] = [
+  ...schemaChecks,
+  ...realtimeChecks,
+  ...broadcastChecks,
+  ...capacityChecks,
+];
 
 export interface AuditOptions {
   env: string;
@@ -20,6 +26,8 @@ export interface AuditOptions {
   realtimeConnectionLimit?: number;
   plannedSubscribers?: number;
   realtimeConnections?: number;
+  dbBroadcastTopic?: string;
+  privateOnly?: boolean;
   /** Replication slot lag thresholds; defaults 64 MiB (warn) and 1 GiB (fail). */
   slotLagWarnBytes?: number;
   slotLagFailBytes?: number;
@@ -68,6 +76,8 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
     ...(options.realtimeConnections === undefined
       ? {}
       : { realtimeConnections: options.realtimeConnections }),
+    ...(options.dbBroadcastTopic === undefined ? {} : { dbBroadcastTopic: options.dbBroadcastTopic }),
+    ...(options.privateOnly === undefined ? {} : { privateOnly: options.privateOnly }),
   };
   const results: CheckResult[] = [];
   try {

@@ -94,6 +94,39 @@ describe('rankCauses', () => {
     expect(rankCauses(env('dev'), prod).causes[0]?.id).toBe('publication_or_rls');
   });
 
+  it('names Realtime Authorization when db_broadcast joins are refused as unauthorized', () => {
+    const paths = {
+      postgres_changes: path('postgres_changes', around(20)),
+      broadcast: path('broadcast', around(15)),
+    };
+    const dev = env('dev', { paths: { ...paths, db_broadcast: path('db_broadcast', around(12)) } });
+    const prod = env('prod', {
+      paths,
+      subscription: { ...env('x').subscription, errorsByReason: { unauthorized: 12 } },
+    });
+    const ranking = rankCauses(dev, prod);
+    expect(ranking.causes[0]?.id).toBe('private_channel_authorization');
+    expect(ranking.causes[0]?.next).toContain('canary audit --env prod');
+  });
+
+  it('names the broadcast trigger when db_broadcast is subscribed but silent while postgres_changes flows', () => {
+    const dev = env('dev', {
+      paths: {
+        postgres_changes: path('postgres_changes', around(20)),
+        db_broadcast: path('db_broadcast', around(12)),
+      },
+    });
+    const prod = env('prod', {
+      paths: {
+        postgres_changes: path('postgres_changes', around(20)),
+        db_broadcast: path('db_broadcast', [], 200),
+      },
+    });
+    const ranking = rankCauses(dev, prod);
+    expect(ranking.causes[0]?.id).toBe('broadcast_trigger');
+    expect(ranking.causes[0]?.evidence.join(' ')).toContain('rows change, nothing broadcasts them');
+  });
+
   it('names websocket stability when reconnect gaps hold the drops', () => {
     const prod = env('prod', {
       paths: {

@@ -36,6 +36,15 @@ export const CAUSES = {
     title: 'Readiness gap: SUBSCRIBED before changes flow, first events lost',
     next: 'Compare canary_readiness_gap_seconds; have the dashboard refetch the queue after SUBSCRIBED and wait for the postgres_changes system "Subscribed to PostgreSQL" message.',
   },
+  private_channel_authorization: {
+    title: 'Realtime Authorization: private db_broadcast joins refused (realtime.messages policies)',
+    next: 'Run `canary audit --env <suspect>` (broadcast.messages_policy, evaluated as a mechanic on its topic) and compare the SELECT policies on realtime.messages with the baseline; check "private channels only" in Realtime settings.',
+  },
+  broadcast_trigger: {
+    title:
+      'Broadcast from Database: subscribed, rows change, but no broadcast_changes arrive (trigger missing or disabled)',
+    next: "Run `canary audit --env <suspect>` (broadcast.trigger) — the session_assignments trigger must call realtime.broadcast_changes(); check that realtime.messages has today's partition (broadcast.partitions).",
+  },
   publication_or_rls: {
     title: 'Publication / RLS: no postgres_changes reach mechanics',
     next: 'Run `canary audit --env <suspect>` (realtime.publication and rls.realtime_select_policy) — Dashboard → Database → Replication → enable session_assignments.',
@@ -267,6 +276,29 @@ export function rankCauses(
       broadcastFine
         ? `broadcast still delivered ${pct(b.broadcast?.deliveredRatio)}: the socket works, the change stream does not`
         : 'broadcast is failing too',
+    ]);
+  }
+
+  // Broadcast from Database: refused joins (authorization) or silence while subscribed (trigger).
+  const dbA = a.db_broadcast;
+  const dbB = b.db_broadcast;
+  const unauthorizedDelta =
+    (suspect.subscription.errorsByReason.unauthorized ?? 0) -
+    (baseline.subscription.errorsByReason.unauthorized ?? 0);
+  const dbWorkedInBaseline = (dbA?.deliveredRatio ?? 0) > 0.5;
+  const dbSilent = dbB === undefined || dbB.delivered + dbB.late === 0;
+  if (dbWorkedInBaseline && dbSilent && unauthorizedDelta >= 1) {
+    add('private_channel_authorization', 10 + Math.log2(unauthorizedDelta), [
+      `db_broadcast delivered ${pct(dbA?.deliveredRatio)} in ${baseline.env}, nothing in ${suspect.env} (${due(dbB)} due)`,
+      `joins refused as unauthorized: ${baseline.subscription.errorsByReason.unauthorized ?? 0} → ${suspect.subscription.errorsByReason.unauthorized ?? 0}`,
+    ]);
+  } else if (dbWorkedInBaseline && dbB !== undefined && due(dbB) > 0 && dbSilent) {
+    const changesFlow = (pcB?.deliveredRatio ?? 0) > 0.5;
+    add('broadcast_trigger', 10 + (changesFlow ? 5 : 0), [
+      `db_broadcast delivered 0 of ${due(dbB)} in ${suspect.env} while subscribed (vs ${pct(dbA?.deliveredRatio)} in ${baseline.env})`,
+      changesFlow
+        ? `postgres_changes still delivered ${pct(pcB?.deliveredRatio)}: rows change, nothing broadcasts them`
+        : 'postgres_changes is failing too',
     ]);
   }
 

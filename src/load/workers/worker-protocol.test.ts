@@ -33,6 +33,7 @@ describe('worker protocol', () => {
       changesChannel: 'changes',
       broadcastChannel: 'mechanic',
       broadcastEvent: 'new_assignment',
+      dbBroadcast: { topic: 'assignments', event: 'INSERT', replay: true },
       connectionLimit: 200,
       loadRateCap: 20,
       mechanics: [{ id: 'm1', session }],

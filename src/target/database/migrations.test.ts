@@ -4,7 +4,12 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CanaryError } from '../../shared/index.js';
 import { MIGRATIONS_DIR, loadMigrations } from './migrations.js';
-import { REALTIME_PUBLICATION, REALTIME_SELECT_POLICY } from './realtime-policy.js';
+import {
+  ASSIGNMENT_BROADCAST_TRIGGER,
+  MESSAGES_SELECT_POLICY,
+  REALTIME_PUBLICATION,
+  REALTIME_SELECT_POLICY,
+} from './realtime-policy.js';
 
 const dirs: string[] = [];
 function tempDir(files: Record<string, string>): string {
@@ -51,5 +56,7 @@ describe('the realtime policy and publication statements', () => {
       .join('\n');
     expect(sql).toContain(REALTIME_SELECT_POLICY.create);
     expect(sql).toContain(REALTIME_PUBLICATION.addTable);
+    expect(sql).toContain(MESSAGES_SELECT_POLICY.create);
+    expect(sql).toContain(ASSIGNMENT_BROADCAST_TRIGGER.create('per_mechanic'));
   });
 });

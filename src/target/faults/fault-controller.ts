@@ -150,6 +150,15 @@ export function createFaultController(options: FaultControllerOptions): FaultCon
     if (next.realtimeSelectPolicyMissing && !previous.realtimeSelectPolicyMissing) {
       options.metrics.faultsInjected.inc({ fault: 'realtime_policy_missing', path: 'postgres_changes' });
     }
+    if (next.messagesPolicyMissing && !previous.messagesPolicyMissing) {
+      options.metrics.faultsInjected.inc({ fault: 'messages_policy_missing', path: 'broadcast' });
+    }
+    if (next.broadcastTriggerMissing && !previous.broadcastTriggerMissing) {
+      options.metrics.faultsInjected.inc({ fault: 'broadcast_trigger_missing', path: 'broadcast' });
+    }
+    if (next.messageInsertDelayMs > 0 && previous.messageInsertDelayMs === 0) {
+      options.metrics.faultsInjected.inc({ fault: 'message_insert_slow', path: 'broadcast' });
+    }
   }
 
   async function replace(next: FaultSettings): Promise<FaultSettings> {

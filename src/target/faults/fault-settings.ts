@@ -90,6 +90,14 @@ export const faultSettingsSchema = z
     publicationMissing: z.boolean().default(false),
     /** The realtime SELECT policy for mechanics dropped (applied in SQL). */
     realtimeSelectPolicyMissing: z.boolean().default(false),
+    /** The example realtime.messages SELECT policy for mechanics dropped: private joins are refused (SQL). */
+    messagesPolicyMissing: z.boolean().default(false),
+    /** The Broadcast-from-Database trigger on session_assignments dropped (SQL). */
+    broadcastTriggerMissing: z.boolean().default(false),
+    /** Broadcast Replay fails: a private join asking for replay gets Supabase's replay error. */
+    replayUnavailable: z.boolean().default(false),
+    /** Every insert into realtime.messages sleeps this long in the writer's transaction (SQL). */
+    messageInsertDelayMs: z.number().int().min(0).max(10_000).default(0),
     /** The Auth path: token refresh, token clocks and signing keys. */
     auth: authFaultSchema.default({
       refresh: { delayMs: 0, jitterMs: 0, failRate: 0, failStatus: 500 },
@@ -117,6 +125,14 @@ export const FAULT_KINDS = [
   'publication_missing',
   /** The mechanics' realtime SELECT policy dropped (counted when applied). */
   'realtime_policy_missing',
+  /** The realtime.messages SELECT policy for mechanics dropped (counted when applied). */
+  'messages_policy_missing',
+  /** The session_assignments broadcast trigger dropped (counted when applied). */
+  'broadcast_trigger_missing',
+  /** A join asking for replay refused by the replay fault. */
+  'replay_unavailable',
+  /** realtime.messages inserts slowed (counted when applied). */
+  'message_insert_slow',
   /** A refresh_token grant answered with an injected error. */
   'refresh_fail',
   /** An access token issued with a skewed clock. */

@@ -8,7 +8,12 @@
  */
 import pg from 'pg';
 import type { DatabaseHandle } from '../components.js';
-import { REALTIME_SELECT_POLICY } from '../database/index.js';
+import {
+  ASSIGNMENT_BROADCAST_TRIGGER,
+  MESSAGES_SELECT_POLICY,
+  REALTIME_SELECT_POLICY,
+  type AssignmentTopicMode,
+} from '../database/index.js';
 import type { FaultSettings } from './fault-settings.js';
 
 const PUBLICATION = 'supabase_realtime';
@@ -38,8 +43,49 @@ function createPolicyStatement(policy: CapturedPolicy): string {
 
 export type SqlFaultApplier = (next: FaultSettings, previous: FaultSettings) => Promise<void>;
 
-export function createSqlFaultApplier(db: DatabaseHandle): SqlFaultApplier {
+const SLOW_INSERT_FUNCTION = 'realtime.canary_slow_message_insert';
+const SLOW_INSERT_TRIGGER = 'canary_slow_message_insert';
+
+/** The Broadcast-from-Database faults: the messages policy, the assignment trigger, slow inserts. */
+async function applyBroadcastFaults(
+  client: pg.PoolClient,
+  next: FaultSettings,
+  topicMode: AssignmentTopicMode,
+): Promise<void> {
+  const policy = await client.query(
+    `select 1 from pg_policies where schemaname = 'realtime' and tablename = 'messages' and policyname = $1`,
+    [MESSAGES_SELECT_POLICY.name],
+  );
+  if (next.messagesPolicyMissing && policy.rowCount) await client.query(MESSAGES_SELECT_POLICY.drop);
+  else if (!next.messagesPolicyMissing && !policy.rowCount) await client.query(MESSAGES_SELECT_POLICY.create);
+
+  const trigger = await client.query(
+    `select 1 from pg_trigger where tgrelid = 'public.session_assignments'::regclass and tgname = $1`,
+    [ASSIGNMENT_BROADCAST_TRIGGER.name],
+  );
+  if (next.broadcastTriggerMissing && trigger.rowCount) await client.query(ASSIGNMENT_BROADCAST_TRIGGER.drop);
+  else if (!next.broadcastTriggerMissing && !trigger.rowCount)
+    await client.query(ASSIGNMENT_BROADCAST_TRIGGER.create(topicMode));
+
+  await client.query(`drop trigger if exists ${SLOW_INSERT_TRIGGER} on realtime.messages`);
+  if (next.messageInsertDelayMs > 0) {
+    const seconds = (next.messageInsertDelayMs / 1000).toFixed(3);
+    await client.query(
+      `create or replace function ${SLOW_INSERT_FUNCTION}() returns trigger language plpgsql as $$
+       begin perform pg_catalog.pg_sleep(${seconds}); return new; end $$`,
+    );
+    await client.query(
+      `create trigger ${SLOW_INSERT_TRIGGER} before insert on realtime.messages for each row execute function ${SLOW_INSERT_FUNCTION}()`,
+    );
+  }
+}
+
+export function createSqlFaultApplier(
+  db: DatabaseHandle,
+  options: { assignmentTopic?: AssignmentTopicMode } = {},
+): SqlFaultApplier {
   let captured: CapturedPolicy | undefined;
+  const topicMode = options.assignmentTopic ?? 'per_mechanic';
 
   return async (next) => {
     const client = await db.adminPool.connect();
@@ -84,6 +130,7 @@ export function createSqlFaultApplier(db: DatabaseHandle): SqlFaultApplier {
         // Never captured (dropped before this target started): fall back to the migration's text.
         await client.query(captured ? createPolicyStatement(captured) : REALTIME_SELECT_POLICY.create);
       }
+      await applyBroadcastFaults(client, next, topicMode);
       await client.query('commit');
     } catch (error) {
       await client.query('rollback').catch(() => undefined);

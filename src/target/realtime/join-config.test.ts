@@ -69,4 +69,22 @@ describe('join config', () => {
       false,
     );
   });
+
+  it('reads broadcast replay, holding the limit to 1..25 and ignoring a replay without a valid since', () => {
+    expect(parseJoinPayload({ config: { broadcast: { replay: { since: 1000, limit: 5 } } } }).replay).toEqual(
+      {
+        since: 1000,
+        limit: 5,
+      },
+    );
+    expect(
+      parseJoinPayload({ config: { broadcast: { replay: { since: 1000, limit: 500 } } } }).replay,
+    ).toEqual({ since: 1000, limit: 25 });
+    expect(parseJoinPayload({ config: { broadcast: { replay: { since: 1000 } } } }).replay).toEqual({
+      since: 1000,
+      limit: 25,
+    });
+    expect(parseJoinPayload({ config: { broadcast: { replay: { since: 'yesterday' } } } }).replay).toBeNull();
+    expect(parseJoinPayload({ config: {} }).replay).toBeNull();
+  });
 });

@@ -4,6 +4,7 @@
  * a malformed config never fails the join: bad fields fall back to their defaults.
  */
 import type { ChangeBinding } from '../components.js';
+import { MAX_REPLAY_LIMIT, type ReplayRequest } from './channel-authorization.js';
 
 export interface JoinConfig {
   broadcastSelf: boolean;
@@ -11,6 +12,8 @@ export interface JoinConfig {
   presenceKey: string;
   presenceEnabled: boolean;
   isPrivate: boolean;
+  /** `config.broadcast.replay` ({ since: unix ms, limit ≤ 25 }), or null when absent or malformed. */
+  replay: ReplayRequest | null;
   /** Each binding exactly as the client sent it, echoed back with an `id`. */
   requestedBindings: Record<string, unknown>[];
   /** Bindings the change feed can serve (same order, same ids). */
@@ -61,6 +64,16 @@ function describeBinding(binding: Record<string, unknown>): string {
   )}, filters: ${String(binding.filter ?? '[]')}]`;
 }
 
+function parseReplay(value: unknown): ReplayRequest | null {
+  const replay = asRecord(value);
+  if (typeof replay.since !== 'number' || !Number.isFinite(replay.since) || replay.since < 0) return null;
+  const limit =
+    typeof replay.limit === 'number' && Number.isFinite(replay.limit)
+      ? Math.min(MAX_REPLAY_LIMIT, Math.max(1, Math.floor(replay.limit)))
+      : MAX_REPLAY_LIMIT;
+  return { since: replay.since, limit };
+}
+
 export function parseJoinPayload(payload: unknown): JoinConfig {
   const root = asRecord(payload);
   const config = asRecord(root.config);
@@ -104,6 +117,7 @@ export function parseJoinPayload(payload: unknown): JoinConfig {
     // Clients that predate the `enabled` flag (it is absent) always had presence.
     presenceEnabled: presence.enabled === undefined ? true : presence.enabled === true,
     isPrivate: config.private === true,
+    replay: parseReplay(broadcast.replay),
     requestedBindings,
     bindings,
     invalidBindings,

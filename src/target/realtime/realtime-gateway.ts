@@ -16,7 +16,7 @@ import { OutgoingBroadcast } from './outgoing-broadcast.js';
 import { PresenceRegistry, type PresenceDiff } from './presence-registry.js';
 import { RateWindow } from './rate-window.js';
 import { registerBroadcastRoutes } from './broadcast-routes.js';
-import { listenForDatabaseBroadcasts } from './database-broadcast.js';
+import { createMessageFeed, type MessageFeed } from '../replication/index.js';
 import {
   SocketSession,
   TOPIC_PREFIX,
@@ -46,6 +46,8 @@ export interface RealtimeGatewayOptions {
   idleTimeoutMs?: number;
   /** How long a join waits for the change feed before replying anyway with a system error. */
   readyTimeoutMs?: number;
+  /** The project setting "private channels only" (Supabase: Realtime settings); default false. */
+  privateOnly?: boolean;
 }
 
 interface ResolvedOptions extends GatewaySettings {
@@ -68,6 +70,7 @@ export function createRealtimeGateway(
     joinErrorDelayMs: options.joinErrorDelayMs ?? 0,
     idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
     readyTimeoutMs: options.readyTimeoutMs ?? 10_000,
+    privateOnly: options.privateOnly ?? false,
   });
 }
 
@@ -89,7 +92,7 @@ class Gateway implements RealtimeGateway, GatewayServices {
   private readonly idleTimer: NodeJS.Timeout;
   private readonly stopWatchingFaults: () => void;
   private closing = false;
-  private stopDatabaseListener: (() => Promise<void>) | null = null;
+  private messageFeed: MessageFeed | null = null;
 
   constructor(
     readonly ctx: TargetContext,
@@ -272,6 +275,7 @@ class Gateway implements RealtimeGateway, GatewayServices {
     let queued = 0;
     for (const channel of members) {
       if (channel === sender && !channel.config.broadcastSelf) continue;
+      if (channel.permissions !== null && !channel.permissions.read.broadcast) continue;
       const session = channel.session;
       if (!session.isOpen) continue;
       const frame = message.frameFor(session.vsn);
@@ -340,17 +344,23 @@ class Gateway implements RealtimeGateway, GatewayServices {
 
   async registerRoutes(app: FastifyInstance): Promise<void> {
     await registerBroadcastRoutes(app, this);
-    // Database broadcasts are an extra; the gateway works without them if the listener cannot start.
-    try {
-      this.stopDatabaseListener = await listenForDatabaseBroadcasts(this.ctx, (message) =>
-        this.publish(message.topic, message.event, { json: message.payload }, message.isPrivate, {
-          id: message.id,
-        }),
-      );
-    } catch (error) {
-      this.ctx.logger.warn('realtime.send is unavailable: database broadcast listener did not start', {
-        error: error instanceof Error ? error.message : String(error),
+    // Broadcast from Database is an extra; the gateway works without it if its slot cannot start.
+    const feed = createMessageFeed(this.ctx, (message) => {
+      this.ctx.metrics.walChanges.inc({ table: 'realtime.messages', op: 'insert' });
+      this.publish(message.topic, message.event, { json: message.payload }, message.isPrivate, {
+        id: message.id,
       });
+    });
+    try {
+      await feed.start();
+      this.messageFeed = feed;
+    } catch (error) {
+      this.ctx.logger.warn(
+        'Broadcast from Database is unavailable: the realtime.messages slot did not start',
+        {
+          error: error instanceof Error ? error.message : String(error),
+        },
+      );
     }
   }
 
@@ -379,7 +389,7 @@ class Gateway implements RealtimeGateway, GatewayServices {
   async close(): Promise<void> {
     this.closing = true;
     this.stopWatchingFaults();
-    await this.stopDatabaseListener?.();
+    await this.messageFeed?.stop();
     if (this.disconnectTimer) clearInterval(this.disconnectTimer);
     clearInterval(this.idleTimer);
     for (const [server, listener] of this.servers) server.off('upgrade', listener);

@@ -16,6 +16,13 @@ import type {
 import type { TargetPath } from '../target-metrics.js';
 import { decodeFrame, encodeMessage, FrameError } from './frame-codec.js';
 import type { BinaryBroadcastPush, PhoenixMessage, SerializerVersion } from './frame-codec.js';
+import {
+  checkChannelPermissions,
+  PRIVATE_ONLY_REASON,
+  readReplay,
+  unauthorizedReadReason,
+  type ChannelPermissions,
+} from './channel-authorization.js';
 import { parseJoinPayload, type JoinConfig } from './join-config.js';
 import { OrderedSender, type OutboundFrame } from './ordered-sender.js';
 import { OutgoingBroadcast } from './outgoing-broadcast.js';
@@ -33,7 +40,12 @@ export interface GatewaySettings {
   joinErrorDelayMs: number;
   /** How long a join waits for the change feed to report the subscription live. */
   readyTimeoutMs: number;
+  /** The project setting "private channels only": public joins are refused. */
+  privateOnly: boolean;
 }
+
+/** Supabase's join error when replaying a private channel's messages fails. */
+export const UNABLE_TO_REPLAY_REASON = 'UnableToReplayMessages: Realtime was unable to replay messages';
 
 export interface Channel {
   readonly session: SocketSession;
@@ -47,6 +59,8 @@ export interface Channel {
   presenceEnabled: boolean;
   claims: JwtClaims;
   token: string;
+  /** A private channel's permissions from the realtime.messages policies; null for public channels. */
+  permissions: ChannelPermissions | null;
   state: 'joining' | 'joined' | 'closed';
   feedHandle: ChangeSubscriptionHandle | null;
   expiryTimer: NodeJS.Timeout | null;
@@ -305,14 +319,45 @@ export class SocketSession {
     // Phoenix handles a socket's frames in order, so a newer join of this topic supersedes this one:
     // the client only listens to its newest join ref anyway.
     if (!this.isOpen || this.latestJoinRef.get(message.topic) !== joinRef) return;
-    if (config.isPrivate && claims.role === 'anon') {
-      await this.joinError(
-        joinMessage,
-        `Unauthorized: You do not have permissions to read from this Channel topic: ${subTopic}`,
-        'unauthorized',
-      );
+    if (!config.isPrivate && this.services.settings.privateOnly) {
+      await this.joinError(joinMessage, PRIVATE_ONLY_REASON, 'private_only');
       return;
     }
+    let permissions: ChannelPermissions | null = null;
+    let replayed: { id: string; event: string; payload: unknown }[] = [];
+    if (config.isPrivate) {
+      // Realtime Authorization: the caller's realtime.messages policies, evaluated in Postgres.
+      try {
+        permissions = await checkChannelPermissions(ctx.db.adminPool, claims, subTopic);
+      } catch (error) {
+        ctx.logger.warn('realtime authorization check failed', {
+          topic: subTopic,
+          error: error instanceof Error ? error.message : String(error),
+        });
+        permissions = null;
+      }
+      if (!permissions || (!permissions.read.broadcast && !permissions.read.presence)) {
+        await this.joinError(joinMessage, unauthorizedReadReason(subTopic), 'unauthorized');
+        return;
+      }
+      if (config.replay !== null && permissions.read.broadcast) {
+        try {
+          if (ctx.faults.current.replayUnavailable) {
+            ctx.faults.record('replay_unavailable', 'broadcast');
+            throw new Error('replay unavailable (fault)');
+          }
+          replayed = await readReplay(ctx.db.adminPool, claims, subTopic, config.replay);
+        } catch (error) {
+          ctx.logger.debug('broadcast replay failed', {
+            topic: subTopic,
+            error: error instanceof Error ? error.message : String(error),
+          });
+          await this.joinError(joinMessage, UNABLE_TO_REPLAY_REASON, 'replay_failed');
+          return;
+        }
+      }
+    }
+    if (!this.isOpen || this.latestJoinRef.get(message.topic) !== joinRef) return;
     // A join without a token may have completed while this one was verifying; this one is newer.
     const raced = this.channels.get(message.topic);
     if (raced) this.closeChannel(raced);
@@ -328,6 +373,7 @@ export class SocketSession {
       presenceEnabled: config.presenceEnabled,
       claims,
       token,
+      permissions,
       state: 'joining',
       feedHandle: null,
       expiryTimer: null,
@@ -340,6 +386,18 @@ export class SocketSession {
       channel.state = 'joined';
       this.services.channelJoined(channel);
       this.reply(joinMessage, 'ok', { postgres_changes: config.requestedBindings });
+      // Replayed messages follow the join reply, oldest first, marked `meta.replayed`.
+      for (const message of replayed) {
+        const outgoing = new OutgoingBroadcast(
+          channel.topic,
+          message.event,
+          { json: message.payload },
+          { replayed: true, id: message.id },
+          true,
+        );
+        const frame = outgoing.frameFor(this.vsn);
+        if (frame !== null) this.write(frame, 'broadcast');
+      }
       if (channel.presenceEnabled) {
         this.send(
           {
@@ -567,6 +625,13 @@ export class SocketSession {
     return !this.overMessageRate(channel);
   }
 
+  /** A private channel's sends need an INSERT policy on realtime.messages; Supabase drops the rest. */
+  private mayWrite(channel: Channel, extension: 'broadcast' | 'presence'): boolean {
+    if (channel.permissions === null || channel.permissions.write[extension]) return true;
+    this.services.ctx.metrics.refusals.inc({ stage: 'message', reason: 'unauthorized_write' });
+    return false;
+  }
+
   private ackBroadcast(channel: Channel, ref: string | null): void {
     if (!channel.config.broadcastAck || ref === null) return;
     this.send({
@@ -586,6 +651,7 @@ export class SocketSession {
       return;
     }
     if (channel.state !== 'joined' || !this.acceptBroadcast(channel, message.ref, byteLength)) return;
+    if (!this.mayWrite(channel, 'broadcast')) return;
     const meta = asRecord(payload.meta);
     const outgoing = new OutgoingBroadcast(
       channel.topic,
@@ -611,6 +677,7 @@ export class SocketSession {
       return;
     }
     if (channel.state !== 'joined' || !this.acceptBroadcast(channel, push.ref, byteLength)) return;
+    if (!this.mayWrite(channel, 'broadcast')) return;
     // Metadata (e.g. 2.119's `persist`) is accepted and dropped: this target keeps no history.
     const outgoing = new OutgoingBroadcast(channel.topic, push.userEvent, push.body, null, true);
     this.services.fanOutBroadcast(channel.topicKey, outgoing, channel);
@@ -630,6 +697,10 @@ export class SocketSession {
       const diff = this.services.presence.untrack(channel.topicKey, channel);
       if (diff) this.services.fanOutPresenceDiff(channel, diff);
       this.reply(message, 'ok', {});
+      return;
+    }
+    if (!this.mayWrite(channel, 'presence')) {
+      this.reply(message, 'error', { reason: 'Unauthorized: You do not have permissions to track presence' });
       return;
     }
     const meta = asRecord(payload?.payload);

@@ -6,3 +6,10 @@
  */
 export { createChangeFeed, unableToSubscribeMessage } from './change-feed.js';
 export { parseFilter, FilterParseError, type FilterCondition } from './change-filter.js';
+export {
+  createMessageFeed,
+  messageFromTuple,
+  MESSAGES_PUBLICATION,
+  type DatabaseMessage,
+  type MessageFeed,
+} from './message-feed.js';
