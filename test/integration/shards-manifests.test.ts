@@ -38,12 +38,14 @@ function modelFor(apiVersion: string, kind: string): Validating | undefined {
 }
 
 function yamlFiles(dir: string): string[] {
-  return fs
-    .readdirSync(dir, { withFileTypes: true, recursive: true })
-    .filter((entry) => entry.isFile() && /\.ya?ml$/.test(entry.name))
-    // The always-on canary has its own kustomization and test (canary-manifests.test.ts).
-    .filter((entry) => !entry.parentPath.startsWith(path.join(deployDir, 'kubernetes', 'canary')))
-    .map((entry) => path.join(entry.parentPath, entry.name));
+  return (
+    fs
+      .readdirSync(dir, { withFileTypes: true, recursive: true })
+      .filter((entry) => entry.isFile() && /\.ya?ml$/.test(entry.name))
+      // The always-on canary has its own kustomization and test (canary-manifests.test.ts).
+      .filter((entry) => !entry.parentPath.startsWith(path.join(deployDir, 'kubernetes', 'canary')))
+      .map((entry) => path.join(entry.parentPath, entry.name))
+  );
 }
 
 function manifests(): Manifest[] {
