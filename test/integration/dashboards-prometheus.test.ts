@@ -77,6 +77,9 @@ const ALERT_EXPECTATIONS: Record<
   CanaryDeliveryLatencyBudgetSlowBurn: { signal: 'none', firing: 'any' },
   CanaryPollingLatencyBudgetFastBurn: { signal: 'none', firing: 'any' },
   CanaryPollingLatencyBudgetSlowBurn: { signal: 'none', firing: 'any' },
+  // Mechanic sessions exist only where mechanics sign in; a healthy run never renews late or fails.
+  CanaryAuthRefreshFailing: { signal: 'maybe-empty', firing: 'quiet' },
+  CanaryAuthTokenNearExpiry: { signal: 'maybe-empty', firing: 'quiet' },
 };
 
 /** `a - b > 0` → `a - b`: the series an alert compares against its threshold. */
