@@ -25,6 +25,7 @@ COPY --chown=node:node environments ./environments
 COPY --chown=node:node probes ./probes
 COPY --chown=node:node scenarios ./scenarios
 COPY --chown=node:node slos ./slos
+COPY --chown=node:node schemas ./schemas
 USER node
 EXPOSE 9464
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \

@@ -6,8 +6,11 @@
  */
 import { Command, CommanderError } from 'commander';
 import { loadEnvFile } from '../config/index.js';
-import { CANARY_VERSION, ExitCode, isCanaryError } from '../shared/index.js';
+import { CANARY_VERSION, ExitCode, isCanaryError, resolveShippedFile } from '../shared/index.js';
 import { registerCommands } from './commands/index.js';
+
+/** Options naming files the package also ships (canary.yaml, environments/, slos/). */
+const SHIPPED_FILE_OPTIONS = ['config', 'slos'] as const;
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command();
@@ -32,6 +35,14 @@ export async function main(argv: string[]): Promise<number> {
     if (fromEnv && action.options.some((option) => option.long === '--config')) {
       if (action.getOptionValueSource('config') === 'default')
         action.setOptionValueWithSource('config', fromEnv, 'env');
+    }
+    // A config or SLO file missing from the current directory is the package's own copy: an
+    // installed `canary run` in an empty directory runs the built-in canary.yaml.
+    for (const key of SHIPPED_FILE_OPTIONS) {
+      const value: unknown = action.getOptionValue(key);
+      const source = action.getOptionValueSource(key);
+      if (typeof value === 'string' && source !== undefined)
+        action.setOptionValueWithSource(key, resolveShippedFile(value), source);
     }
   });
   try {

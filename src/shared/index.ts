@@ -8,5 +8,6 @@ export * from './log.js';
 export * from './clock.js';
 export * from './duration.js';
 export * from './version.js';
+export * from './package-files.js';
 export * from './percentile.js';
 export * from './manual-clock.js';

@@ -216,7 +216,7 @@ describe('the production image', () => {
       (name) => !name.startsWith('node:') && !builtins.has(name) && !(name in manifest.dependencies),
     );
     expect(missing).toEqual([]);
-    // The dashboard builders need the Grafana SDK, a dev dependency: only `canary generate` loads them, lazily.
+    // The dashboard builders need the Grafana SDK, the largest dependency: only `canary generate` loads them, lazily.
     expect([...files].some((file) => file.includes(`${path.sep}src${path.sep}dashboards${path.sep}`))).toBe(
       false,
     );

@@ -1,6 +1,7 @@
 /**
  * `canary generate [--check]`: writes every generated file — Prometheus rules from the SLO specs
- * and the metric catalogue, Grafana dashboards, JSON Schemas of the config kinds (schemas/),
+ * and the metric catalogue, Grafana dashboards, the same rules and dashboards as Kubernetes objects
+ * (deploy/kubernetes/canary/generated/), JSON Schemas of the config kinds (schemas/),
  * docs/metrics.md — or, with --check, regenerates
  * them in memory and exits 1 listing each file that differs, is missing, or is no longer generated.
  */
@@ -11,9 +12,10 @@ import { checkRunbookBase, renderAlertRules, type GeneratedFile } from '../../al
 import type * as DashboardsArea from '../../dashboards/index.js';
 import { catalog, renderMetricsDoc, type MetricKey, type MetricSpec } from '../../metrics/index.js';
 import { loadSloFile, type Slo } from '../../slo/index.js';
-import { CanaryError, ExitCode, repositoryWebUrl } from '../../shared/index.js';
+import { CanaryError, ExitCode, packagePath, repositoryWebUrl } from '../../shared/index.js';
 import { createTargetMetrics } from '../../target/index.js';
 import { JSON_SCHEMA_FILES, renderJsonSchema } from '../json-schemas.js';
+import { KUBERNETES_GENERATED_DIR, renderKubernetesObjects } from '../kubernetes-objects.js';
 
 const METRICS_DOC_PATH = 'docs/metrics.md';
 
@@ -22,6 +24,7 @@ const GENERATED_DIRS = [
   { dir: 'prometheus/rules', suffix: '.yaml' },
   { dir: 'dashboards', suffix: '.json' },
   { dir: 'schemas', suffix: '.json' },
+  { dir: KUBERNETES_GENERATED_DIR, suffix: '.yaml' },
 ] as const;
 
 export interface GenerateInput {
@@ -54,8 +57,10 @@ function runbookBaseFor(input: GenerateInput): string {
   }
 }
 
+/** The SLO specs in `root`/slos/, or the package's own slos/ when `root` has none. */
 function loadSlos(root: string): Slo[] {
-  const dir = path.join(root, 'slos');
+  const own = path.join(root, 'slos');
+  const dir = fs.existsSync(own) ? own : packagePath('slos');
   if (!fs.existsSync(dir)) return [];
   return fs
     .readdirSync(dir)
@@ -65,15 +70,15 @@ function loadSlos(root: string): Slo[] {
 }
 
 /**
- * The dashboards area builds on a dev dependency (the Grafana foundation SDK), so it is loaded only
- * here: every other command keeps working in a production install without dev dependencies.
+ * The dashboards area builds on the Grafana foundation SDK, the largest dependency, so it is loaded
+ * only here and every other command starts without it.
  */
 async function loadDashboards(): Promise<typeof DashboardsArea> {
   try {
     return await import('../../dashboards/index.js');
   } catch (error) {
     throw new CanaryError('INTERNAL', 'cannot load the dashboard generator', {
-      hint: 'run `canary generate` from a source checkout after `npm ci` (it needs the dev dependencies)',
+      hint: 'reinstall the package (npm install realtime-canary) so @grafana/grafana-foundation-sdk is present',
       cause: error,
     });
   }
@@ -112,6 +117,7 @@ export async function generatedFiles(input: GenerateInput): Promise<GeneratedFil
     ...renderAlertRules({ catalog: metrics, slos, runbookBase }),
     ...dashboards.renderDashboards({ catalog: metrics, slos }),
   ];
+  files.push(...renderKubernetesObjects(files));
   for (const schema of JSON_SCHEMA_FILES)
     files.push({ path: schema.path, content: renderJsonSchema(schema) });
   files.push({
@@ -161,12 +167,19 @@ export function writeGenerated(root: string, files: readonly GeneratedFile[]): v
 export function register(program: Command): void {
   program
     .command('generate')
-    .description('write the generated Prometheus rules, Grafana dashboards and docs/metrics.md')
+    .description(
+      'write the generated Prometheus rules, Grafana dashboards, their Kubernetes objects, JSON Schemas and docs/metrics.md',
+    )
     .option(
       '--check',
       'regenerate in memory and exit 1, listing the files, if any committed file is out of date',
     )
-    .option('--root <dir>', 'repository root holding slos/, prometheus/ and dashboards/', process.cwd())
+    .option(
+      '--root <dir>',
+      'directory to write into (or check): reads its slos/ (else the shipped ones), writes prometheus/, ' +
+        'dashboards/, schemas/, deploy/kubernetes/canary/ and docs/metrics.md',
+      process.cwd(),
+    )
     .option(
       '--runbook-base <url>',
       'absolute URL of docs/runbooks.md that alert runbook links point into ' +

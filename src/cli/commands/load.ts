@@ -54,6 +54,7 @@ import {
   durationFlag,
   ExitCode,
   isCanaryError,
+  resolveShippedFile,
   sleep,
 } from '../../shared/index.js';
 import { faultSettingsSchema, startTarget } from '../../target/index.js';
@@ -82,7 +83,10 @@ export function register(program: Command): void {
   program
     .command('load')
     .description('run a load scenario (scenarios/*.yaml) against an environment and judge its SLOs')
-    .argument('<scenario>', 'scenario file, e.g. scenarios/smoke.yaml')
+    .argument(
+      '<scenario>',
+      'scenario file, e.g. scenarios/smoke.yaml, or the name of a shipped one (smoke, peak, soak, spike, connection-limit)',
+    )
     .option('--env <name>', 'environment to load (from the config; optional when it defines only one)')
     .option('--config <file>', 'config file', 'canary.yaml')
     .option(
@@ -128,7 +132,7 @@ export function register(program: Command): void {
       '0',
     )
     .action(async (scenarioFile: string, flags: LoadFlags) => {
-      process.exitCode = await load(scenarioFile, flags);
+      process.exitCode = await load(resolveShippedFile(scenarioFile, 'scenarios'), flags);
     });
 }
 

