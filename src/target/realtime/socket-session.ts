@@ -3,6 +3,11 @@
  * joins (join, leave, broadcast, presence, access_token) with Supabase's replies and errors, and
  * writes to the socket through one ordered sender per delivery path so injected delays never
  * reorder a path's messages.
+ *
+ * One file on purpose: Phoenix's channel rules (join refs, replies, the token's expiry timer, the
+ * close that follows a system error) act on one socket's state together, and the pieces that stand
+ * alone already live beside it (frame codec, join config, ordered sender, presence, rate windows,
+ * token failures, private-channel authorization).
  */
 import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
