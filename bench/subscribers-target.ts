@@ -10,7 +10,7 @@
  * Started by bench/subscribers.ts over IPC; not meant to be run by hand.
  */
 import WebSocket from 'ws';
-import { startTarget } from '../src/target/index.js';
+import { startTarget } from '../src/local-target/index.js';
 import {
   BENCH_CHANNEL,
   BENCH_EVENT,

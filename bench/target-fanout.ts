@@ -223,7 +223,7 @@ async function runBenchmark(): Promise<void> {
     .filter((size) => Number.isInteger(size) && size > 0);
   const events = Math.max(1, Math.min(1_000, Number(argument('events', '20'))));
   const withDb = process.argv.includes('--db');
-  const { startTarget } = await import('../src/target/index.js');
+  const { startTarget } = await import('../src/local-target/index.js');
   const target = await startTarget({
     // The benchmark measures the target, not the Free plan's quotas.
     limits: {

@@ -17,7 +17,7 @@ import { AuthApi, MechanicPool } from '../src/auth/index.js';
 import { Secret } from '../src/config/index.js';
 import { createLeanSubscriber, type Subscriber } from '../src/realtime/index.js';
 import { systemClock } from '../src/shared/index.js';
-import { startTarget } from '../src/target/index.js';
+import { startTarget } from '../src/local-target/index.js';
 import { positiveOption } from './bench-common.js';
 
 const option = (name: string, fallback: number): number => positiveOption(process.argv, name, fallback);

@@ -36,7 +36,7 @@ describe('import boundaries', () => {
       Object.entries(ALLOWED).map(([area, others]) => [area, area === 'cli' ? ['every area'] : others]),
     );
     const picture: Record<string, string[]> = {};
-    for (const match of doc.matchAll(/^ (\w+)\/ .*──► (.*)$/gm)) {
+    for (const match of doc.matchAll(/^ ([\w-]+)\/ .*──► (.*)$/gm)) {
       const [, area, imports] = match as unknown as [string, string, string];
       picture[area] = imports === 'nothing' ? [] : imports === 'every area' ? [imports] : imports.split(' ');
     }
@@ -44,9 +44,9 @@ describe('import boundaries', () => {
 
     const section = doc.slice(doc.indexOf('## Import direction'), doc.indexOf('## Contracts'));
     const table: Record<string, string[]> = {};
-    for (const match of section.matchAll(/^\|\s*`(\w+)`\s*\|(.*)\|\s*$/gm)) {
+    for (const match of section.matchAll(/^\|\s*`([\w-]+)`\s*\|(.*)\|\s*$/gm)) {
       const [, area, imports] = match as unknown as [string, string, string];
-      const names = [...imports.matchAll(/`(\w+)`/g)].map((m) => m[1] as string);
+      const names = [...imports.matchAll(/`([\w-]+)`/g)].map((m) => m[1] as string);
       table[area] = area === 'cli' && imports.includes('every other area') ? ['every area'] : names;
     }
     expect(table).toEqual(expected);

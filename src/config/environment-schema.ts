@@ -113,7 +113,7 @@ const localAuthSchema = z
 export const localTargetSchema = z
   .object({
     auth: localAuthSchema.optional(),
-    /** Faults to start with (src/target/faults/fault-settings.ts; validated against it when loaded by the CLI). */
+    /** Faults to start with (src/local-target/faults/fault-settings.ts; validated against it when loaded by the CLI). */
     faults: z.record(z.string(), z.unknown()).optional(),
     limits: localLimitsSchema.optional(),
     /** Seed for the target's fault dice, for reproducible runs. */

@@ -69,7 +69,7 @@ function catalogueTable(metrics: readonly MetricSpec[]): string {
 const TARGET_INTRO = `The local target (\`canary target\`, or the embedded target of a \`local\` environment) serves
 its own registry at its \`GET /metrics\`: what it really delivered, refused and injected, to set next
 to what the harness measured. They describe the target, so they are declared with it
-(\`src/target/target-metrics.ts\`) and listed here from its registry.`;
+(\`src/local-target/target-metrics.ts\`) and listed here from its registry.`;
 
 export function renderMetricsDoc(
   metrics: readonly MetricSpec[] = allMetrics,

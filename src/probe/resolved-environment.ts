@@ -3,7 +3,7 @@
  * with self-renewing tokens, channel names, and a close(). For `local` environments it starts an
  * embedded target and signs the mechanics in through the target's Auth, as against a real project;
  * the probe area may not import the target, so the caller (the CLI) hands in `startLocalTarget` —
- * in practice `startTarget` from src/target, which satisfies LocalTargetHandle as it is.
+ * in practice `startTarget` from src/local-target, which satisfies LocalTargetHandle as it is.
  */
 import {
   Secret,
@@ -152,7 +152,7 @@ export async function resolveEnvironment(
         'INTERNAL',
         `environment "${env.name}" is local but no target starter was given`,
         {
-          hint: 'pass startLocalTarget (startTarget from src/target) to resolveEnvironment',
+          hint: 'pass startLocalTarget (startTarget from src/local-target) to resolveEnvironment',
         },
       );
     }

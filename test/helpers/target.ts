@@ -5,7 +5,7 @@
 import { createClient, type SupabaseClient, type SupabaseClientOptions } from '@supabase/supabase-js';
 import { afterAll, beforeAll } from 'vitest';
 import WebSocket from 'ws';
-import { startTarget, type LocalTarget, type TargetOptions } from '../../src/target/index.js';
+import { startTarget, type LocalTarget, type TargetOptions } from '../../src/local-target/index.js';
 
 /**
  * Starts a target before the file's tests and stops it after. Read `.current` inside tests

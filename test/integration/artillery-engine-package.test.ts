@@ -9,7 +9,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startTarget, type LocalTarget } from '../../src/target/index.js';
+import { startTarget, type LocalTarget } from '../../src/local-target/index.js';
 import { repoRoot, tempDir } from './load-support.js';
 import { installInto, packCanary, packFresh } from './package-support.js';
 

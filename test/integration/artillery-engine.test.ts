@@ -16,7 +16,7 @@ import {
 import * as probe from '../../src/probe/index.js';
 import * as realtime from '../../src/realtime/index.js';
 import * as shared from '../../src/shared/index.js';
-import { startTarget, type LocalTarget } from '../../src/target/index.js';
+import { startTarget, type LocalTarget } from '../../src/local-target/index.js';
 
 /** Artillery's engine utilities, reduced to what these flows use (no think, loop or templates). */
 const helpers: ArtilleryHelpers = {

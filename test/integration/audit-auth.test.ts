@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Secret } from '../../src/config/index.js';
 import { runAuthChecks, type AuthAuditInput, type CheckResult } from '../../src/diagnosis/index.js';
-import { startTarget, type LocalTarget } from '../../src/target/index.js';
+import { startTarget, type LocalTarget } from '../../src/local-target/index.js';
 
 let modern: LocalTarget;
 let legacy: LocalTarget;

@@ -7,7 +7,7 @@ import {
   jwtVerify,
 } from 'jose';
 import { describe, expect, it } from 'vitest';
-import type { CreatedMechanic } from '../../src/target/index.js';
+import type { CreatedMechanic } from '../../src/local-target/index.js';
 import { withTarget } from '../helpers/target.js';
 import { openRawSocket, refusalOf, wsUrl } from './realtime-support.js';
 

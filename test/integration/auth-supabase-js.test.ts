@@ -14,7 +14,7 @@
 import type { RealtimeChannel, SupabaseClient } from '@supabase/supabase-js';
 import { decodeJwt } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CreatedMechanic } from '../../src/target/index.js';
+import type { CreatedMechanic } from '../../src/local-target/index.js';
 import { createSupabaseClient, withTarget } from '../helpers/target.js';
 import { sleep, waitFor } from './realtime-support.js';
 

@@ -9,7 +9,7 @@ import { probeSchema } from '../../src/config/index.js';
 import { diffByProbing, diffFromPrometheus } from '../../src/diagnosis/index.js';
 import { createMetrics } from '../../src/metrics/index.js';
 import type { ResolvedEnvironment } from '../../src/probe/index.js';
-import type { LocalTarget } from '../../src/target/index.js';
+import type { LocalTarget } from '../../src/local-target/index.js';
 import {
   prometheusAvailable,
   skipWithoutPrometheus,

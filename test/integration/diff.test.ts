@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probeSchema } from '../../src/config/index.js';
 import { diffByProbing, runAudit, renderDiffText, type DiffReport } from '../../src/diagnosis/index.js';
 import type { ResolvedEnvironment } from '../../src/probe/index.js';
-import type { FaultSettingsInput, LocalTarget } from '../../src/target/index.js';
+import type { FaultSettingsInput, LocalTarget } from '../../src/local-target/index.js';
 import { startLocalEnvironment } from './probe-support.js';
 
 let dev: { env: ResolvedEnvironment; target: LocalTarget };

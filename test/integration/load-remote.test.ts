@@ -9,7 +9,7 @@ import { runScenario, scenarioSchema } from '../../src/load/index.js';
 import { createMetrics } from '../../src/metrics/index.js';
 import { resolveEnvironment, type ResolvedEnvironment } from '../../src/probe/index.js';
 import { isCanaryError } from '../../src/shared/index.js';
-import { startTarget, type LocalTarget } from '../../src/target/index.js';
+import { startTarget, type LocalTarget } from '../../src/local-target/index.js';
 import { SHARED_MACHINE_HARNESS } from './load-support.js';
 
 describe('load against a remote environment', () => {

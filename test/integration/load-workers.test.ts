@@ -10,7 +10,7 @@ import {
 } from '../../src/load/index.js';
 import { LatencyHistogram } from '../../src/metrics/index.js';
 import { resolveEnvironment, type ResolvedEnvironment } from '../../src/probe/index.js';
-import { faultSettingsSchema, startTarget } from '../../src/target/index.js';
+import { faultSettingsSchema, startTarget } from '../../src/local-target/index.js';
 import type { CanaryReport } from '../../src/report/index.js';
 import {
   readJson,

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthApi } from '../../src/auth/index.js';
-import { startTarget, type LocalTarget } from '../../src/target/index.js';
+import { startTarget, type LocalTarget } from '../../src/local-target/index.js';
 import { runCli } from './load-support.js';
 
 let target: LocalTarget;

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createTargetMetrics } from '../../src/target/index.js';
+import { createTargetMetrics } from '../../src/local-target/index.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 

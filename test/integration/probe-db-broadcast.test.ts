@@ -7,7 +7,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ProbeRunner, ResolvedEnvironment } from '../../src/probe/index.js';
-import type { LocalTarget } from '../../src/target/index.js';
+import type { LocalTarget } from '../../src/local-target/index.js';
 import { booksBalance, createRunner, metricSum, startLocalEnvironment } from './probe-support.js';
 import { sleep } from './realtime-support.js';
 

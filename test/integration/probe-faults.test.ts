@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Secret } from '../../src/config/index.js';
 import type { ProbeRunner, ResolvedEnvironment } from '../../src/probe/index.js';
 import { sleep } from '../../src/shared/index.js';
-import type { LocalTarget } from '../../src/target/index.js';
+import type { LocalTarget } from '../../src/local-target/index.js';
 import { createRunner, metricSum, startLocalEnvironment } from './probe-support.js';
 
 let env: ResolvedEnvironment;

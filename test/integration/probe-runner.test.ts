@@ -3,7 +3,7 @@
  * supabase-js and lean subscribers. Every due (event, subscriber, path) ends in one outcome.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalTarget } from '../../src/target/index.js';
+import type { LocalTarget } from '../../src/local-target/index.js';
 import type { ResolvedEnvironment } from '../../src/probe/index.js';
 import { booksBalance, createRunner, metricSum, startLocalEnvironment } from './probe-support.js';
 

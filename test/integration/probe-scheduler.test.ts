@@ -7,7 +7,7 @@ import { environmentSchema, probeSchema } from '../../src/config/index.js';
 import { createMetrics } from '../../src/metrics/index.js';
 import { Scheduler, type OutcomeRecord, type StartLocalTarget } from '../../src/probe/index.js';
 import { createLogger, sleep } from '../../src/shared/index.js';
-import { startTarget } from '../../src/target/index.js';
+import { startTarget } from '../../src/local-target/index.js';
 
 describe('Scheduler', () => {
   it('retries an environment that failed to start while the other keeps probing, then drains both', async () => {

@@ -5,7 +5,7 @@
 import { environmentSchema, probeSchema, type ProbeSpecInput } from '../../src/config/index.js';
 import { createMetrics, type CanaryMetrics } from '../../src/metrics/index.js';
 import { ProbeRunner, resolveEnvironment, type ResolvedEnvironment } from '../../src/probe/index.js';
-import { startTarget, type FaultSettingsInput, type LocalTarget } from '../../src/target/index.js';
+import { startTarget, type FaultSettingsInput, type LocalTarget } from '../../src/local-target/index.js';
 import type { Registry } from 'prom-client';
 
 export async function startLocalEnvironment(

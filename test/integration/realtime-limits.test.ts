@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { SupabaseClient } from '@supabase/supabase-js';
 import { SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createRealtimeGateway } from '../../src/target/realtime/index.js';
+import { createRealtimeGateway } from '../../src/local-target/gateway/index.js';
 import { createSupabaseClient, withTarget } from '../helpers/target.js';
 import {
   openRawSocket,

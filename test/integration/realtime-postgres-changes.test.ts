@@ -8,8 +8,8 @@ import type {
   JwtClaims,
   PostgresChangeData,
   RealtimeGateway,
-} from '../../src/target/components.js';
-import { createRealtimeGateway } from '../../src/target/realtime/index.js';
+} from '../../src/local-target/components.js';
+import { createRealtimeGateway } from '../../src/local-target/gateway/index.js';
 import { createSupabaseClient, withTarget } from '../helpers/target.js';
 import { sleep, subscribeAndLog, waitFor } from './realtime-support.js';
 

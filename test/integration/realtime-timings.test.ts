@@ -1,8 +1,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RealtimeGateway } from '../../src/target/components.js';
-import { createRealtimeGateway } from '../../src/target/realtime/index.js';
+import type { RealtimeGateway } from '../../src/local-target/components.js';
+import { createRealtimeGateway } from '../../src/local-target/gateway/index.js';
 import { withTarget } from '../helpers/target.js';
 import { openRawSocket, refusalOf, wsUrl } from './realtime-support.js';
 

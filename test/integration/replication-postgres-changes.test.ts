@@ -10,7 +10,7 @@ import type {
   JwtClaims,
   PostgresChangeData,
   ChangeSubscriptionHandle,
-} from '../../src/target/index.js';
+} from '../../src/local-target/index.js';
 import { createSupabaseClient, withTarget } from '../helpers/target.js';
 
 const COMMIT_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;

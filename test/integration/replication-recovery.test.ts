@@ -3,7 +3,7 @@
  * new slot and postgres_changes flow again without the subscriber doing anything.
  */
 import { describe, expect, it } from 'vitest';
-import type { PostgresChangeData } from '../../src/target/index.js';
+import type { PostgresChangeData } from '../../src/local-target/index.js';
 import { withTarget } from '../helpers/target.js';
 
 async function waitFor(

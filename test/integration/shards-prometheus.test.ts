@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CanaryReport } from '../../src/report/index.js';
-import { startTarget, type LocalTarget } from '../../src/target/index.js';
+import { startTarget, type LocalTarget } from '../../src/local-target/index.js';
 import { skipWithoutPrometheus, startPrometheus, type RunningPrometheus } from '../helpers/prometheus.js';
 import { readJson, repoRoot, runCli, SHARED_MACHINE_HARNESS, tempDir, writeYaml } from './load-support.js';
 

@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/shared/index.js';
-import { restBroadcaster, type CreatedMechanic } from '../../src/target/index.js';
+import { restBroadcaster, type CreatedMechanic } from '../../src/local-target/index.js';
 import { createSupabaseClient, withTarget } from '../helpers/target.js';
 
 interface Announcement {

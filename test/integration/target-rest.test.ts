@@ -1,6 +1,6 @@
 import { SignJWT } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { CreatedMechanic } from '../../src/target/index.js';
+import type { CreatedMechanic } from '../../src/local-target/index.js';
 import { createSupabaseClient, withTarget } from '../helpers/target.js';
 
 const target = withTarget();

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { applyMigrations, startTarget } from '../../src/target/index.js';
+import { applyMigrations, startTarget } from '../../src/local-target/index.js';
 import { withTarget } from '../helpers/target.js';
 
 describe('startTarget', () => {

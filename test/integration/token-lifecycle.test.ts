@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sleep } from '../../src/shared/index.js';
-import { startTarget, type LocalTarget } from '../../src/target/index.js';
+import { startTarget, type LocalTarget } from '../../src/local-target/index.js';
 import { sampleSum, scrape, spawnCanary } from './canary-run-support.js';
 import { runCli } from './load-support.js';
 

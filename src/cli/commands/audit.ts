@@ -27,7 +27,7 @@ import {
 } from '../../diagnosis/index.js';
 import { resolveEnvironment } from '../../probe/index.js';
 import { CanaryError, createLogger, isCanaryError } from '../../shared/index.js';
-import { faultSettingsSchema, startTarget, type LocalTarget } from '../../target/index.js';
+import { faultSettingsSchema, startTarget, type LocalTarget } from '../../local-target/index.js';
 
 interface AuditFlags {
   env: string;

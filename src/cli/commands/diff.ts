@@ -25,7 +25,7 @@ import {
 import { resolveEnvironment, type ResolvedEnvironment } from '../../probe/index.js';
 import { CanaryError, ExitCode, createLogger, durationFlag, type Logger } from '../../shared/index.js';
 import { onRunSignals } from '../terminal.js';
-import { faultSettingsSchema, startTarget } from '../../target/index.js';
+import { faultSettingsSchema, startTarget } from '../../local-target/index.js';
 
 interface DiffFlags {
   config: string;

@@ -13,7 +13,7 @@ import type * as DashboardsArea from '../../dashboards/index.js';
 import { catalog, renderMetricsDoc, type MetricKey, type MetricSpec } from '../../metrics/index.js';
 import { loadSloFile, type Slo } from '../../slo/index.js';
 import { CanaryError, ExitCode, packagePath, repositoryWebUrl } from '../../shared/index.js';
-import { createTargetMetrics } from '../../target/index.js';
+import { createTargetMetrics } from '../../local-target/index.js';
 import { JSON_SCHEMA_FILES, renderJsonSchema } from '../json-schemas.js';
 import { KUBERNETES_GENERATED_DIR, renderKubernetesObjects } from '../kubernetes-objects.js';
 

@@ -57,7 +57,7 @@ import {
   resolveShippedFile,
   sleep,
 } from '../../shared/index.js';
-import { faultSettingsSchema, startTarget } from '../../target/index.js';
+import { faultSettingsSchema, startTarget } from '../../local-target/index.js';
 import { formatMs, liveLines, onRunSignals, progressBar, takeOverSignals } from '../terminal.js';
 
 interface LoadFlags {

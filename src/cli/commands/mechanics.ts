@@ -16,7 +16,7 @@ import {
   type EnvironmentConfig,
 } from '../../config/index.js';
 import { CanaryError } from '../../shared/index.js';
-import { faultSettingsSchema } from '../../target/index.js';
+import { faultSettingsSchema } from '../../local-target/index.js';
 
 interface MechanicsFlags {
   env: string;

@@ -31,7 +31,7 @@ import {
   type Logger,
   type LogLevel,
 } from '../../shared/index.js';
-import { faultSettingsSchema, startTarget, type FaultSettingsInput } from '../../target/index.js';
+import { faultSettingsSchema, startTarget, type FaultSettingsInput } from '../../local-target/index.js';
 import { formatMs, liveLines, progressBar, takeOverSignals } from '../terminal.js';
 
 interface RunFlags {

@@ -13,7 +13,7 @@ import {
   startTarget,
   type JwtMode,
   type LocalTarget,
-} from '../../target/index.js';
+} from '../../local-target/index.js';
 
 export const DEFAULT_TARGET_PORT = 54321;
 const SHUTDOWN_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;

@@ -125,7 +125,7 @@ export function parseFaultFlags(
       'CONFIG_INVALID',
       `invalid fault settings:\n${error.details.map((issue) => `  ${source}: ${issue.path}: ${issue.message}`).join('\n')}`,
       {
-        hint: 'fix each listed key; see src/target/faults/fault-settings.ts for every setting and its range',
+        hint: 'fix each listed key; see src/local-target/faults/fault-settings.ts for every setting and its range',
       },
     );
   }

@@ -42,7 +42,7 @@ import {
   type SigningKeyControl,
 } from './auth/signing-key-routes.js';
 import { createChangeFeed } from './replication/index.js';
-import { createRealtimeGateway } from './realtime/index.js';
+import { createRealtimeGateway } from './gateway/index.js';
 import { createAppRoutes } from './app/index.js';
 import { createRestRoutes } from './rest/index.js';
 import { createTargetMetrics } from './target-metrics.js';
