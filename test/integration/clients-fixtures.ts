@@ -191,7 +191,10 @@ export async function startChildTarget(): Promise<ChildTarget> {
   const child = fork(script, [], {
     cwd: repoRoot,
     execArgv: ['--import', 'tsx'],
-    env: { ...process.env, TARGET_MODULE: pathToFileURL(path.join(repoRoot, 'src/local-target/index.ts')).href },
+    env: {
+      ...process.env,
+      TARGET_MODULE: pathToFileURL(path.join(repoRoot, 'src/local-target/index.ts')).href,
+    },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const info = await new Promise<ChildTargetInfo>((resolve, reject) => {
