@@ -166,7 +166,7 @@ describe('the production image', () => {
     };
     const needed = [
       'dist/cli/main.js',
-      'dist/target/database/migrations.js',
+      'dist/local-target/database/migrations.js',
       'package.json',
       'canary.yaml',
       ...config.probes.flatMap((probe) => (probe.file ? [probe.file] : [])),
