@@ -9,8 +9,8 @@
  * Every route needs `Authorization: Bearer <admin token>`, like the fault API. Rotations are
  * counted in target_auth_signing_key_rotations_total{trigger}.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { adminTokenMatches } from '../faults/admin-routes.js';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { adminGuard } from '../faults/admin-routes.js';
 import type { TargetMetrics } from '../target-metrics.js';
 import { SigningKeyError, type SigningKeyStore, type SigningKeys } from './signing-keys.js';
 
@@ -42,14 +42,7 @@ export async function registerSigningKeyRoutes(
   control: SigningKeyControl,
   adminToken: string,
 ): Promise<void> {
-  const requireAdmin = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    if (adminTokenMatches(request.headers.authorization, adminToken)) return;
-    await reply.code(401).header('WWW-Authenticate', 'Bearer realm="canary-target-admin"').send({
-      error: 'Unauthorized',
-      message:
-        'missing or wrong admin token: send Authorization: Bearer <admin token> (printed when the target starts)',
-    });
-  };
+  const requireAdmin = adminGuard(adminToken);
 
   const answer = async (reply: FastifyReply, run: () => unknown): Promise<FastifyReply> => {
     try {

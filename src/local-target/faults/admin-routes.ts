@@ -31,6 +31,18 @@ export function adminTokenMatches(header: string | undefined, adminToken: string
   return equal && presented.length > 0;
 }
 
+/** A fastify preHandler that answers 401 unless the request carries the target's admin token. */
+export function adminGuard(adminToken: string) {
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    if (adminTokenMatches(request.headers.authorization, adminToken)) return;
+    await reply.code(401).header('WWW-Authenticate', 'Bearer realm="canary-target-admin"').send({
+      error: 'Unauthorized',
+      message:
+        'missing or wrong admin token: send Authorization: Bearer <admin token> (printed when the target starts)',
+    });
+  };
+}
+
 export interface FaultStats {
   connections: number;
   channels: number;
@@ -76,14 +88,7 @@ export async function registerFaultRoutes(
 ): Promise<void> {
   if (adminToken.length === 0) throw new Error('registerFaultRoutes: the admin token must not be empty');
 
-  const requireAdmin = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    if (adminTokenMatches(request.headers.authorization, adminToken)) return;
-    await reply.code(401).header('WWW-Authenticate', 'Bearer realm="canary-target-admin"').send({
-      error: 'Unauthorized',
-      message:
-        'missing or wrong admin token: send Authorization: Bearer <admin token> (printed when the target starts)',
-    });
-  };
+  const requireAdmin = adminGuard(adminToken);
 
   /** Runs a settings change; bad settings → 400 with every issue, anything else → 500 with the cause. */
   const change = async (reply: FastifyReply, apply: () => Promise<FaultSettings>): Promise<FastifyReply> => {
