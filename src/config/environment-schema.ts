@@ -113,6 +113,11 @@ const localAuthSchema = z
 export const localTargetSchema = z
   .object({
     auth: localAuthSchema.optional(),
+    /**
+     * Serve https:// and wss:// with a certificate from a CA made for the run; the canary trusts
+     * that CA by itself, so the probes run over TLS as against a real project.
+     */
+    tls: z.boolean().default(false),
     /** Faults to start with (src/local-target/faults/fault-settings.ts; validated against it when loaded by the CLI). */
     faults: z.record(z.string(), z.unknown()).optional(),
     limits: localLimitsSchema.optional(),
@@ -191,12 +196,30 @@ export const remoteTargetSchema = z
     }
   });
 
+/** How the canary reaches the project over TLS. */
+export const tlsSchema = z
+  .object({
+    /**
+     * Extra certificate authorities (PEM files) to trust for this project, besides the system
+     * roots and NODE_EXTRA_CA_CERTS — e.g. the CA `canary target --tls` prints, or a corporate
+     * proxy's. A relative path is read from the directory of the file that names it.
+     */
+    caFile: z
+      .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
+      .transform((value) => (typeof value === 'string' ? [value] : value))
+      .optional(),
+    /** Offer the previous TLS session on reconnects (fewer full handshakes in a reconnect storm). */
+    resumeSessions: z.boolean().default(true),
+  })
+  .strict();
+
 export const environmentSchema = z
   .object({
     name: slug,
     labels: z.record(z.string(), z.string()).default({}),
     local: localTargetSchema.optional(),
     remote: remoteTargetSchema.optional(),
+    tls: tlsSchema.default({ resumeSessions: true }),
     schema: z.string().min(1).default('public'),
     table: z.string().min(1).default('session_assignments'),
     sessionsTable: z.string().min(1).default('sessions'),
@@ -253,3 +276,4 @@ export type MechanicsConfig = z.output<typeof mechanicsSchema>;
 export type LocalTargetConfig = z.output<typeof localTargetSchema>;
 export type RemoteTargetConfig = z.output<typeof remoteTargetSchema>;
 export type RefreshConfig = z.output<typeof refreshSchema>;
+export type TlsConfig = z.output<typeof tlsSchema>;

@@ -262,6 +262,31 @@ export function timeToSubscribedPanel(
   };
 }
 
+export function connectionPhasesPanel(
+  metrics: MetricCatalog,
+  scope: Scope,
+  options: PanelOptions = {},
+): PanelSpec {
+  const env = envMatcher(scope);
+  return {
+    title: titled('Connection phases p95: tcp, tls, upgrade, join', options),
+    description:
+      'How long each phase of opening a Realtime connection takes. A slow TLS edge shows in tls, a ' +
+      'slow or rate-limited Realtime node in upgrade and join; time to SUBSCRIBED is about their sum.',
+    visualisation: 'timeseries',
+    unit: UNIT.seconds,
+    ...sized(options),
+    queries: [
+      {
+        expr: quantile(0.95, metrics.connectionPhase.name, env, ['phase']),
+        legend: '{{phase}}',
+        expect: 'maybe-empty',
+        emptyWhen: 'no connection opened within the rate window (tls: plain ws:// projects)',
+      },
+    ],
+  };
+}
+
 export function pollingStalenessPanel(
   metrics: MetricCatalog,
   scope: Scope,

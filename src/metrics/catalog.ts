@@ -51,6 +51,13 @@ export const AUTH_REASONS = [
 ] as const;
 export type AuthReason = (typeof AUTH_REASONS)[number];
 
+/**
+ * Phases of opening a Realtime connection (src/net/connection-timing.ts): TCP connect, TLS
+ * handshake (wss only), websocket upgrade, channel join. time to SUBSCRIBED ≈ their sum.
+ */
+export const CONNECTION_PHASES = ['tcp', 'tls', 'upgrade', 'join'] as const;
+export type ConnectionPhaseLabel = (typeof CONNECTION_PHASES)[number];
+
 /** Publisher modes: through the app's HTTP endpoint, or the way the app does it. */
 export const PUBLISH_MODES = ['app_endpoint', 'direct'] as const;
 export type PublishMode = (typeof PUBLISH_MODES)[number];
@@ -86,6 +93,10 @@ export interface MetricSpec<L extends string = string> {
 /** 5 ms … 30 s, as delivery SLOs need resolution from "instant" to "the deadline". */
 export const LATENCY_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] as const;
 
+/** Connection phases are milliseconds on a healthy link and seconds on a sick one. */
+export const CONNECTION_PHASE_BUCKETS_SECONDS = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+] as const;
 export const SUBSCRIBE_BUCKETS_SECONDS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] as const;
 
 /** Keeps each entry's literal name, type and label tuple, so instruments are typed by their labels. */
@@ -214,6 +225,21 @@ export const catalog = {
     unit: 'seconds',
     labels: ['env', 'probe', 'client'],
     buckets: SUBSCRIBE_BUCKETS_SECONDS,
+  }),
+  connectionPhase: metric({
+    name: 'canary_connection_phase_seconds',
+    type: 'histogram',
+    help: 'Each phase of opening a Realtime connection: tcp, tls (wss only), upgrade, join (lean client). Tells a slow TLS edge from a slow join.',
+    unit: 'seconds',
+    labels: ['env', 'probe', 'client', 'phase'],
+    buckets: CONNECTION_PHASE_BUCKETS_SECONDS,
+  }),
+  tlsHandshakes: metric({
+    name: 'canary_tls_handshakes_total',
+    type: 'counter',
+    help: 'TLS handshakes of Realtime sockets; resumed="true" reused an earlier session (no certificate exchange).',
+    unit: 'count',
+    labels: ['env', 'probe', 'client', 'resumed'],
   }),
   readinessGap: metric({
     name: 'canary_readiness_gap_seconds',

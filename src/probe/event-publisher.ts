@@ -71,6 +71,7 @@ export function defaultPublisherFactory(
     broadcastChannel: env.broadcastChannel,
     broadcastEvent: env.broadcastEvent,
     clock,
+    transport: env.transport,
   });
   return {
     async publish(event) {

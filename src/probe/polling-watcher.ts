@@ -24,6 +24,8 @@ export interface PollingWatcherOptions {
   clock: Clock;
   metrics?: CanaryMetrics;
   logger?: Logger;
+  /** The project's fetch (trusted CAs, shared TLS context); default the global fetch. */
+  fetch?: typeof globalThis.fetch;
   /** Request timeout; a poll slower than this counts as status `error`. */
   timeoutMs?: number;
   onDelivery(delivery: PolledDelivery): void;
@@ -80,7 +82,7 @@ export class PollingWatcher {
     if (o.apiKey) headers.apikey = o.apiKey;
     let status: string;
     try {
-      const response = await fetch(o.queueUrl, {
+      const response = await (o.fetch ?? fetch)(o.queueUrl, {
         headers,
         signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(o.timeoutMs ?? 10_000)]),
       });

@@ -34,6 +34,7 @@ import {
 } from '../realtime/index.js';
 import { percentile, silentLogger, sleep, systemClock, type Clock, type Logger } from '../shared/index.js';
 import { EventLedger, type OutcomeRecord } from './event-ledger.js';
+import type { PhaseTiming } from '../net/index.js';
 import { PollingWatcher } from './polling-watcher.js';
 import {
   countFailedSteps,
@@ -478,6 +479,7 @@ export class ProbeRunner {
       id: running.id,
       supabaseUrl: this.env.supabaseUrl,
       anonKey: this.env.anonKey.reveal(),
+      transport: this.env.transport,
       tokens: session,
       ...(signIn ? { signIn } : {}),
       schema: this.env.schema,
@@ -495,6 +497,7 @@ export class ProbeRunner {
       handlers: {
         onStatus: (change) => this.onStatus(running, change),
         onDelivery: (delivery) => this.onDelivery(running, delivery),
+        onTiming: (timing) => this.onTiming(running, timing),
       },
     });
   }
@@ -568,6 +571,14 @@ export class ProbeRunner {
       this.logger.warn('stopping a subscriber failed', { subscriber: running.id, error: messageOf(error) });
     }
     this.updateConnected();
+  }
+
+  private onTiming(running: RunningSubscriber, timing: PhaseTiming): void {
+    const client = running.kind;
+    this.metrics.connectionPhase.observe({ ...this.labels, client, phase: timing.phase }, timing.ms / 1000);
+    if (timing.phase === 'tls') {
+      this.metrics.tlsHandshakes.inc({ ...this.labels, client, resumed: timing.resumed ? 'true' : 'false' });
+    }
   }
 
   private onStatus(running: RunningSubscriber, change: StatusChange): void {
@@ -687,6 +698,7 @@ export class ProbeRunner {
         env: this.env.name,
         probe: this.probe.name,
         queueUrl: this.env.queueUrl,
+        fetch: this.env.transport.fetch,
         token: () => mechanic.session.current(),
         apiKey: this.env.kind === 'local' ? this.env.anonKey.reveal() : undefined,
         intervalMs: this.probe.pollInterval,

@@ -5,6 +5,7 @@
  * the probe area may not import the target, so the caller (the CLI) hands in `startLocalTarget` —
  * in practice `startTarget` from src/local-target, which satisfies LocalTargetHandle as it is.
  */
+import path from 'node:path';
 import {
   Secret,
   resolveEnvironmentSecrets,
@@ -20,6 +21,7 @@ import {
   type MechanicSession,
 } from '../auth/index.js';
 import type { CanaryMetrics } from '../metrics/index.js';
+import { ProjectTransport, TlsTrust } from '../net/index.js';
 import { CanaryError, silentLogger, type Logger } from '../shared/index.js';
 
 /** What the probe needs from a started local target. */
@@ -31,6 +33,8 @@ export interface LocalTargetHandle {
   /** The new API keys, when the target issues them. */
   readonly publishableKey?: string;
   readonly secretKey?: string;
+  /** Set when the target serves https/wss: the CA its certificate chains to. */
+  readonly tls?: { readonly caPem: string; readonly caFile: string } | undefined;
   createMechanic(options?: {
     name?: string;
   }): Promise<{ id: string; token: string; email?: string; password?: string }>;
@@ -47,6 +51,8 @@ export interface LocalTargetRequest {
   realtime?: { privateOnly?: boolean; assignmentTopic?: 'per_mechanic' | 'shared' };
   jwtMode?: 'legacy' | 'asymmetric' | 'both';
   accessTokenTtlSeconds?: number;
+  /** Serve https:// and wss:// (a per-run CA). */
+  tls?: boolean;
   logger?: Logger;
 }
 
@@ -64,6 +70,13 @@ export interface ResolvedEnvironment {
   readonly config: EnvironmentConfig;
   readonly kind: 'local' | 'remote';
   readonly supabaseUrl: string;
+  /**
+   * How every connection to the project is made: trusted CAs, one shared TLS context, session
+   * resumption, the fetch of the publisher, pollers and Auth. Closed by close().
+   */
+  readonly transport: ProjectTransport;
+  /** The extra CAs (PEM) behind `transport`, so worker processes can build the same trust. */
+  readonly tlsCaPems: readonly string[];
   /** The client key: publishable (sb_publishable_…) or the legacy anon JWT. */
   readonly anonKey: Secret;
   /** The server key: secret (sb_secret_…) or the legacy service_role JWT. */
@@ -145,6 +158,20 @@ export async function resolveEnvironment(
   const timing = refreshTiming(
     env.mechanics && 'refresh' in env.mechanics ? env.mechanics.refresh : undefined,
   );
+  const configuredCaFiles = (env.tls.caFile ?? []).map((file) =>
+    path.resolve(options.file ? path.dirname(options.file) : process.cwd(), file),
+  );
+  const transportFor = (localCaPem?: string): { transport: ProjectTransport; tlsCaPems: string[] } => {
+    const trust = TlsTrust.of({
+      caFiles: configuredCaFiles,
+      caPems: localCaPem ? [localCaPem] : [],
+      source: `${options.file ?? `environment "${env.name}"`}: tls.caFile`,
+    });
+    return {
+      transport: new ProjectTransport({ trust, resumeSessions: env.tls.resumeSessions }),
+      tlsCaPems: [...trust.extraCaPems],
+    };
+  };
 
   if (env.local) {
     if (!options.startLocalTarget) {
@@ -164,6 +191,7 @@ export async function resolveEnvironment(
         faultSeed: env.local.seed,
         broadcastChannel: env.broadcastChannel,
         ...(env.local.realtime ? { realtime: env.local.realtime } : {}),
+        ...(env.local.tls ? { tls: true } : {}),
         ...(env.local.auth
           ? {
               jwtMode: env.local.auth.jwtMode,
@@ -186,9 +214,17 @@ export async function resolveEnvironment(
     const base = target.url.replace(/\/$/, '');
     // Prefer the new keys, as a current project would be probed.
     const clientKey = target.publishableKey ?? target.anonKey;
+    let net: ReturnType<typeof transportFor>;
+    try {
+      net = transportFor(target.tls?.caPem);
+    } catch (error) {
+      await target.stop().catch(() => {});
+      throw error;
+    }
+    const { transport } = net;
     const pool = new MechanicPool({
       env: env.name,
-      auth: new AuthApi({ supabaseUrl: base, apiKey: clientKey }),
+      auth: new AuthApi({ supabaseUrl: base, apiKey: clientKey, fetch: transport.fetch }),
       timing,
       metrics: options.metrics,
       logger,
@@ -218,6 +254,7 @@ export async function resolveEnvironment(
       for (let i = 0; i < count; i++) mechanics.push(await addMechanic());
     } catch (error) {
       pool.stop();
+      await transport.close();
       await target.stop().catch(() => {});
       if (error instanceof CanaryError && error.code === 'AUTH_FAILED') throw error;
       throw new CanaryError(
@@ -231,6 +268,7 @@ export async function resolveEnvironment(
       ...common,
       kind: 'local',
       supabaseUrl: base,
+      ...net,
       anonKey: new Secret(clientKey, `${env.name}:${target.publishableKey ? 'publishable' : 'anon'}`),
       serviceRoleKey: new Secret(
         target.secretKey ?? target.serviceRoleKey,
@@ -251,6 +289,7 @@ export async function resolveEnvironment(
         if (closed) return;
         closed = true;
         pool.stop();
+        await transport.close();
         await target.stop();
       },
     };
@@ -261,9 +300,11 @@ export async function resolveEnvironment(
   const secrets = withSecrets.secrets;
   if (!secrets.anonKey) throw new CanaryError('INTERNAL', `environment "${env.name}" has no client key`);
   const supabaseUrl = remote.supabaseUrl.replace(/\/$/, '');
+  const net = transportFor();
+  const { transport } = net;
   const pool = new MechanicPool({
     env: env.name,
-    auth: new AuthApi({ supabaseUrl, apiKey: secrets.anonKey.reveal() }),
+    auth: new AuthApi({ supabaseUrl, apiKey: secrets.anonKey.reveal(), fetch: transport.fetch }),
     timing,
     metrics: options.metrics,
     logger,
@@ -292,12 +333,14 @@ export async function resolveEnvironment(
     }
   } catch (error) {
     pool.stop();
+    await transport.close();
     throw error;
   }
   return {
     ...common,
     kind: 'remote',
     supabaseUrl,
+    ...net,
     anonKey: secrets.anonKey,
     serviceRoleKey: secrets.serviceRoleKey,
     keyKinds: { client: secrets.anonKeyKind ?? 'anon', server: secrets.serviceRoleKeyKind },
@@ -309,6 +352,7 @@ export async function resolveEnvironment(
     localTarget: undefined,
     close: async () => {
       pool.stop();
+      await transport.close();
     },
   };
 }
@@ -353,7 +397,7 @@ export async function checkReachable(
   for (const [key, variable] of keys) {
     let status: number;
     try {
-      const response = await fetch(url, {
+      const response = await env.transport.fetch(url, {
         headers: {
           apikey: key.reveal(),
           authorization: `Bearer ${key.reveal()}`,

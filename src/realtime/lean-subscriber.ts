@@ -19,6 +19,13 @@
 import type { IncomingMessage, ClientRequest } from 'node:http';
 import WebSocket from 'ws';
 import { CanaryError } from '../shared/index.js';
+import {
+  defaultTransport,
+  phasesOf,
+  socketStamps,
+  type CreateConnection,
+  type SocketStamps,
+} from '../net/index.js';
 import { mapErrorReason } from './error-reason.js';
 import {
   broadcastKeysOf,
@@ -81,6 +88,8 @@ class LeanChannel {
   rejoinTimer: NodeJS.Timeout | undefined = undefined;
   /** db_broadcast: wall time the channel was lost; its rejoin asks for a replay from just before. */
   lostAtWall: number | undefined = undefined;
+  /** performance.now() when the current join was sent, for the join phase timing. */
+  joinSentAt = 0;
 
   constructor(
     readonly owner: LeanSubscriber,
@@ -114,6 +123,10 @@ export class LeanSubscriber implements Subscriber {
   private readonly rejoinDelaysMs: readonly number[];
   private readonly joinTimeoutMs: number;
   private readonly endpoint: URL;
+  /** From the project's transport: TCP for ws://, TLS with the one shared context for wss://. */
+  private readonly createConnection: CreateConnection;
+  /** The opening socket's TCP/TLS stamps, read at its upgrade and reported at open. */
+  private openingStamps: SocketStamps | undefined = undefined;
   private readonly broadcastEventLower: string;
   private dbEventLower = '';
   private readonly channels: LeanChannel[] = [];
@@ -139,6 +152,7 @@ export class LeanSubscriber implements Subscriber {
     this.rejoinDelaysMs = options.rejoinDelaysMs ?? REALTIME_BACKOFF_MS;
     this.joinTimeoutMs = config.joinTimeoutMs ?? DEFAULT_JOIN_TIMEOUT_MS;
     this.endpoint = sharedEndpoint(config.supabaseUrl, config.anonKey, this.vsn);
+    this.createConnection = (config.transport ?? defaultTransport()).createConnectionFor(this.endpoint);
     this.broadcastEventLower = config.broadcastEvent.toLowerCase();
     if (config.paths.includes('postgres_changes')) {
       this.channels.push(new LeanChannel(this, 'postgres_changes', `realtime:${config.changesChannel}`));
@@ -209,6 +223,7 @@ export class LeanSubscriber implements Subscriber {
         // Frames are decoded with toString('utf8'), which already copes with bad bytes.
         skipUTF8Validation: true,
         handshakeTimeout: 30_000,
+        createConnection: this.createConnection,
       });
     } catch (error) {
       this.failure = `transport failure: ${this.scrub(error instanceof Error ? error.message : String(error))}`;
@@ -221,6 +236,8 @@ export class LeanSubscriber implements Subscriber {
     socket.on('close', onSocketClose);
     socket.on('error', onSocketError);
     socket.on('unexpected-response', onUnexpectedResponse);
+    if (this.config.handlers.onTiming) socket.once('upgrade', onSocketUpgrade);
+    this.openingStamps = undefined;
     this.socket = socket;
   }
 
@@ -230,6 +247,11 @@ export class LeanSubscriber implements Subscriber {
     this.reconnectTries = 0;
     this.pendingHeartbeatRef = null;
     this.heartbeatTimer = setInterval(heartbeatDue, this.heartbeatIntervalMs, this);
+    const onTiming = this.config.handlers.onTiming;
+    if (onTiming && this.openingStamps) {
+      for (const timing of phasesOf(this.openingStamps, performance.now())) onTiming(timing);
+    }
+    this.openingStamps = undefined;
     for (const channel of this.channels) {
       channel.rejoinTries = 0;
       if (channel.state === 'joining' && !channel.joinSent) {
@@ -239,6 +261,11 @@ export class LeanSubscriber implements Subscriber {
         this.join(channel);
       }
     }
+  }
+
+  /** @internal The 101 arrived: keep the socket's TCP/TLS stamps until the open reports them. */
+  handleUpgrade(socket: OwnedSocket, response: IncomingMessage): void {
+    if (socket === this.socket) this.openingStamps = socketStamps(response.socket);
   }
 
   /** @internal */
@@ -380,6 +407,7 @@ export class LeanSubscriber implements Subscriber {
         ? { replay: { since: channel.lostAtWall - (db.replayMarginMs ?? 2_000), limit: MAX_REPLAY_MESSAGES } }
         : {};
     channel.joinSent = true;
+    channel.joinSentAt = performance.now();
     this.send(channel.joinRef, channel.joinRef, channel.topic, 'phx_join', {
       config: {
         broadcast: { self: false, ack: false, ...replay },
@@ -462,6 +490,7 @@ export class LeanSubscriber implements Subscriber {
     }
     channel.state = 'joined';
     channel.rejoinTries = 0;
+    this.config.handlers.onTiming?.({ phase: 'join', ms: performance.now() - channel.joinSentAt });
     this.report(channel, 'SUBSCRIBED');
   }
 
@@ -720,6 +749,10 @@ export class LeanSubscriber implements Subscriber {
 // Socket listeners are shared by every subscriber; `this` is the socket, which knows its owner.
 function onSocketOpen(this: OwnedSocket): void {
   this.canaryOwner?.handleOpen(this);
+}
+
+function onSocketUpgrade(this: OwnedSocket, response: IncomingMessage): void {
+  this.canaryOwner?.handleUpgrade(this, response);
 }
 
 function onSocketMessage(this: OwnedSocket, data: WebSocket.RawData, isBinary: boolean): void {

@@ -12,6 +12,7 @@
  * probe can count "published but broadcast failed" separately from "not published".
  */
 import { createClient, type SupabaseClient, type WebSocketLikeConstructor } from '@supabase/supabase-js';
+import { defaultTransport, type ProjectTransport } from '../net/index.js';
 import WebSocket from 'ws';
 import { CanaryError, type Clock } from '../shared/index.js';
 import { scrubSecrets } from './secret-scrub.js';
@@ -32,6 +33,8 @@ export interface PublisherConfig {
   broadcastChannel: string;
   broadcastEvent: string;
   clock: Clock;
+  /** The project's transport (trusted CAs, shared TLS context); default the system roots'. */
+  transport?: ProjectTransport;
 }
 
 export interface PublishRequest {
@@ -151,10 +154,12 @@ class SupabasePublisher implements Publisher {
   private readonly config: PublisherConfig;
   private readonly secrets: string[];
   private serviceClient: SupabaseClient | null = null;
+  private readonly fetch: typeof globalThis.fetch;
 
   constructor(config: PublisherConfig) {
     validate(config);
     this.config = config;
+    this.fetch = (config.transport ?? defaultTransport()).fetch;
     this.secrets = [
       config.anonKey,
       config.serviceRoleKey ?? '',
@@ -179,6 +184,7 @@ class SupabasePublisher implements Publisher {
       client = createClient(this.config.supabaseUrl, key, {
         // ws is Node's transport for realtime-js; only the type declarations differ from the DOM's.
         realtime: { transport: WebSocket as unknown as WebSocketLikeConstructor },
+        global: { fetch: this.fetch },
         auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
       });
     } catch (error) {
@@ -275,7 +281,7 @@ class SupabasePublisher implements Publisher {
     const errors: PublishResult['errors'] = [];
     let body: Record<string, unknown> = {};
     try {
-      const response = await fetch(waiverUrl as string, {
+      const response = await this.fetch(waiverUrl as string, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json', ...waiverHeaders },
         body: JSON.stringify({ sessionType: 'free', metadata: metadataFor(request) }),

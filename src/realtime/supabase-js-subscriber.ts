@@ -16,7 +16,15 @@ import {
   type WebSocketLikeConstructor,
 } from '@supabase/supabase-js';
 import type { RealtimeChannel } from '@supabase/supabase-js';
+import type { IncomingMessage } from 'node:http';
 import WebSocket from 'ws';
+import {
+  defaultTransport,
+  phasesOf,
+  socketStamps,
+  type PhaseTiming,
+  type ProjectTransport,
+} from '../net/index.js';
 import { CanaryError, sleep, type Clock } from '../shared/index.js';
 import { mapErrorReason } from './error-reason.js';
 import { scrubSecrets } from './secret-scrub.js';
@@ -44,15 +52,33 @@ interface ReceiveStamp {
   at: number;
 }
 
-/** A `ws` WebSocket that records when each frame arrived, before anyone parses it. */
-function stampingTransport(clock: Clock, stamp: ReceiveStamp): WebSocketLikeConstructor {
+/**
+ * A `ws` WebSocket that records when each frame arrived, before anyone parses it, opens its
+ * connection through the project's transport (shared TLS context, session resumption) and reports
+ * the connection's tcp / tls / upgrade phases.
+ */
+function stampingTransport(
+  clock: Clock,
+  stamp: ReceiveStamp,
+  transport: ProjectTransport,
+  onTiming: ((timing: PhaseTiming) => void) | undefined,
+): WebSocketLikeConstructor {
   class StampingWebSocket extends WebSocket {
     constructor(address: string | URL, protocols?: string | string[]) {
-      super(address, protocols);
+      super(address, protocols, { createConnection: transport.createConnectionFor(address) });
       // Registered before realtime-js assigns onmessage, so it runs first for every frame.
       this.on('message', () => {
         stamp.at = clock.now();
       });
+      if (onTiming) {
+        this.once('upgrade', (response: IncomingMessage) => {
+          const stamps = socketStamps(response.socket);
+          if (!stamps) return;
+          this.once('open', () => {
+            for (const timing of phasesOf(stamps, performance.now())) onTiming(timing);
+          });
+        });
+      }
     }
   }
   // `ws` declares Node-style event types where realtime-js expects DOM ones; at runtime it is the
@@ -95,11 +121,12 @@ class SupabaseJsSubscriber implements Subscriber {
   start(): void {
     if (this.client || this.stopped) return;
     const { config } = this;
+    const transport = config.transport ?? defaultTransport();
     let client: SupabaseClient;
     try {
       client = createClient(config.supabaseUrl, config.anonKey, {
         realtime: {
-          transport: stampingTransport(config.clock, this.stamp),
+          transport: stampingTransport(config.clock, this.stamp, transport, config.handlers.onTiming),
           timeout: config.joinTimeoutMs ?? DEFAULT_JOIN_TIMEOUT_MS,
           ...(this.options.vsn ? { vsn: this.options.vsn } : {}),
           ...(this.options.heartbeatIntervalMs
@@ -109,9 +136,11 @@ class SupabaseJsSubscriber implements Subscriber {
         // auth-js's own ticker looks every 30 s, too coarse for short-lived tokens: the canary
         // times the refresh, and auth-js performs it on the client's own session.
         auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
-        ...(config.signIn
-          ? {}
-          : { global: { headers: { Authorization: `Bearer ${config.tokens.current()}` } } }),
+        // Auth and PostgREST calls go over the same trust and TLS context as the socket.
+        global: {
+          fetch: transport.fetch,
+          ...(config.signIn ? {} : { headers: { Authorization: `Bearer ${config.tokens.current()}` } }),
+        },
       });
     } catch (error) {
       throw new CanaryError(

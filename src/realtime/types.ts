@@ -3,6 +3,7 @@
  * (the real supabase-js client and the lean Phoenix client) report the same statuses and the same
  * delivery measurements, so a probe can swap one for the other without changing what it counts.
  */
+import type { PhaseTiming, ProjectTransport } from '../net/index.js';
 import type { Clock } from '../shared/index.js';
 
 /**
@@ -68,6 +69,11 @@ export interface StatusChange {
 export interface SubscriberHandlers {
   onStatus(change: StatusChange): void;
   onDelivery(delivery: Delivery): void;
+  /**
+   * How long each phase of a connection took: tcp, tls (wss only) and upgrade when a socket opens,
+   * join when a channel's join is answered ok (the lean client; realtime-js hides its joins).
+   */
+  onTiming?(timing: PhaseTiming): void;
 }
 
 /** An access token that is renewed while the subscriber runs. */
@@ -101,6 +107,11 @@ export interface SubscriberConfig {
   id: string;
   supabaseUrl: string;
   anonKey: string;
+  /**
+   * The project's transport: the CAs trusted, one shared TLS context, session resumption and the
+   * fetch supabase-js uses. Default: the system roots' shared transport.
+   */
+  transport?: ProjectTransport;
   /**
    * The mechanic's access token (a user JWT) now, and word of each renewal; channels are
    * authorised with it and told of every new one (the Phoenix `access_token` event).

@@ -99,6 +99,7 @@ async function audit(flags: AuditFlags): Promise<number> {
         report,
         await runAuthChecks({
           supabaseUrl: env.supabaseUrl,
+          fetch: env.transport.fetch,
           clientKey: env.anonKey,
           clientKeyKind: env.keyKinds.client,
           ...(env.serviceRoleKey && env.keyKinds.server

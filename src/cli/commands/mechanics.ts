@@ -7,8 +7,10 @@
  * the lines to stdout.
  */
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 import type { Command } from 'commander';
 import { AuthApi, AuthRequestError } from '../../auth/index.js';
+import { ProjectTransport, TlsTrust } from '../../net/index.js';
 import {
   loadCanaryConfig,
   resolveEnvironmentSecrets,
@@ -64,10 +66,21 @@ export function register(program: Command): void {
 
 interface Admin {
   env: EnvironmentConfig;
+  /** Over the environment's trust (tls.caFile). */
+  fetch: typeof globalThis.fetch;
   auth: AuthApi;
   serverKey: string;
   serverKeyVariable: string;
   supabaseUrl: string;
+}
+
+/** The environment's trusted CAs (relative tls.caFile paths are read from its file's directory). */
+function transportFor(env: EnvironmentConfig, file: string): ProjectTransport {
+  const caFiles = (env.tls.caFile ?? []).map((caFile) => path.resolve(path.dirname(file), caFile));
+  return new ProjectTransport({
+    trust: TlsTrust.of({ caFiles, source: `${file}: tls.caFile` }),
+    resumeSessions: env.tls.resumeSessions,
+  });
 }
 
 function admin(flags: MechanicsFlags): Admin {
@@ -92,9 +105,11 @@ function admin(flags: MechanicsFlags): Admin {
   const clientKey = secrets.anonKey?.reveal();
   if (!serverKey || !clientKey) throw new CanaryError('INTERNAL', `environment "${env.name}" has no keys`);
   const supabaseUrl = env.remote.supabaseUrl.replace(/\/$/, '');
+  const transport = transportFor(env, file);
   return {
     env,
-    auth: new AuthApi({ supabaseUrl, apiKey: clientKey }),
+    fetch: transport.fetch,
+    auth: new AuthApi({ supabaseUrl, apiKey: clientKey, fetch: transport.fetch }),
     serverKey,
     serverKeyVariable,
     supabaseUrl,
@@ -124,7 +139,7 @@ function authFailure(error: unknown, what: string, a: Admin): CanaryError {
 }
 
 async function rest(a: Admin, method: 'POST' | 'DELETE', path: string, body?: unknown): Promise<void> {
-  const response = await fetch(`${a.supabaseUrl}/rest/v1/${path}`, {
+  const response = await a.fetch(`${a.supabaseUrl}/rest/v1/${path}`, {
     method,
     headers: {
       apikey: a.serverKey,

@@ -3,6 +3,7 @@ import type { MetricCatalog } from '../metric-catalog.js';
 import type { RowSpec } from '../panel-spec.js';
 import {
   connectionHeadroomPanel,
+  connectionPhasesPanel,
   pollingStalenessPanel,
   subscribersPanel,
   subscriptionErrorsPanel,
@@ -17,6 +18,7 @@ export function comparisonSubscriptionsRow(metrics: MetricCatalog): RowSpec {
       ...sideBySide(metrics, subscribersPanel),
       ...sideBySide(metrics, subscriptionStatusPanel),
       ...sideBySide(metrics, subscriptionErrorsPanel),
+      ...sideBySide(metrics, connectionPhasesPanel),
       ...sideBySide(metrics, connectionHeadroomPanel),
       ...sideBySide(metrics, pollingStalenessPanel),
     ],

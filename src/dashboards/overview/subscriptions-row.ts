@@ -3,6 +3,7 @@ import type { MetricCatalog } from '../metric-catalog.js';
 import type { RowSpec } from '../panel-spec.js';
 import {
   connectionHeadroomPanel,
+  connectionPhasesPanel,
   pollingStalenessPanel,
   subscribersPanel,
   subscriptionErrorsPanel,
@@ -21,6 +22,7 @@ export function subscriptionsRow(metrics: MetricCatalog, scope: Scope): RowSpec 
       subscriptionStatusPanel(metrics, scope),
       subscriptionErrorsPanel(metrics, scope),
       timeToSubscribedPanel(metrics, scope),
+      connectionPhasesPanel(metrics, scope),
       connectionHeadroomPanel(metrics, scope),
       pollingStalenessPanel(metrics, scope),
     ],

@@ -30,6 +30,8 @@ export interface AuthAuditInput {
   schema: string;
   table: string;
   timeoutMs?: number;
+  /** The environment's fetch (its trusted CAs); default the global fetch. */
+  fetch?: typeof globalThis.fetch;
 }
 
 type Result = Omit<CheckResult, 'id' | 'title'>;
@@ -52,6 +54,7 @@ export async function runAuthChecks(input: AuthAuditInput): Promise<CheckResult[
     supabaseUrl: input.supabaseUrl,
     apiKey: input.clientKey.reveal(),
     timeoutMs: input.timeoutMs,
+    ...(input.fetch ? { fetch: input.fetch } : {}),
   });
 
   await check('auth.api_keys', 'The project accepts the configured API keys', () => apiKeys(input));
@@ -167,7 +170,7 @@ export async function runAuthChecks(input: AuthAuditInput): Promise<CheckResult[
       const url =
         input.queueUrl ??
         `${input.supabaseUrl.replace(/\/$/, '')}/rest/v1/${encodeURIComponent(input.table)}?select=id&limit=1`;
-      const response = await fetch(url, {
+      const response = await (input.fetch ?? fetch)(url, {
         headers: {
           apikey: input.clientKey.reveal(),
           authorization: `Bearer ${token}`,
@@ -204,7 +207,10 @@ async function apiKeys(input: AuthAuditInput): Promise<Result> {
     const value = key.reveal();
     const headers: Record<string, string> = { apikey: value, 'accept-profile': input.schema };
     if (!value.startsWith('sb_')) headers.authorization = `Bearer ${value}`;
-    const response = await fetch(url, { headers, signal: AbortSignal.timeout(input.timeoutMs ?? 10_000) });
+    const response = await (input.fetch ?? fetch)(url, {
+      headers,
+      signal: AbortSignal.timeout(input.timeoutMs ?? 10_000),
+    });
     await response.body?.cancel().catch(() => undefined);
     tried.push(`${kind} key (${key.source}) → HTTP ${response.status}`);
     if (response.status === 401 || response.status === 403) refused = true;

@@ -6,6 +6,8 @@
  */
 import {
   catalog,
+  CONNECTION_PHASES,
+  type ConnectionPhaseLabel,
   deliveredRatio,
   DELIVERY_PATHS,
   type DeliveryPath,
@@ -70,6 +72,15 @@ export interface EnvEvidence {
     coveredGapEvents: number;
   };
   connections: { peak: number; limit: number | null };
+  /**
+   * How long opening a connection took, phase by phase (tls only over wss): a slow TLS edge shows
+   * in tls while join stays flat. Handshakes and resumed handshakes are counts.
+   */
+  connectionPhases: {
+    phasesMs: Record<ConnectionPhaseLabel, LatencyStats>;
+    tlsHandshakes: number;
+    tlsResumed: number;
+  };
   harnessOverloaded: boolean;
   arrivalOrder: ArrivalOrder | null;
 }
@@ -145,6 +156,22 @@ async function histogramStats(
     return seconds === null ? null : seconds * 1000;
   };
   return { count, p50: quantile(0.5), p95: quantile(0.95), p99: quantile(0.99), exact: false };
+}
+
+async function connectionPhaseEvidence(
+  source: SliSource,
+  envOnly: SeriesSelector['matchers'],
+): Promise<EnvEvidence['connectionPhases']> {
+  const phasesMs = {} as Record<ConnectionPhaseLabel, LatencyStats>;
+  for (const phase of CONNECTION_PHASES) {
+    phasesMs[phase] = await histogramStats(source, catalog.connectionPhase.name, { ...envOnly, phase });
+  }
+  const handshakes = await byLabel(source, catalog.tlsHandshakes.name, envOnly, 'resumed');
+  return {
+    phasesMs,
+    tlsHandshakes: (handshakes.true ?? 0) + (handshakes.false ?? 0),
+    tlsResumed: handshakes.true ?? 0,
+  };
 }
 
 export function exactStats(samples: readonly number[]): LatencyStats {
@@ -256,6 +283,7 @@ export async function collectEvidence(
       peak: Math.max(0, ...peak.map((value) => value.value)),
       limit: limit.length > 0 ? Math.max(...limit.map((value) => value.value)) : null,
     },
+    connectionPhases: await connectionPhaseEvidence(source, envOnly),
     harnessOverloaded: overloaded.some((value) => value.value > 0),
     arrivalOrder: mine ? arrivalOrder(mine) : null,
   };

@@ -26,6 +26,22 @@ function path(
 
 const around = (ms: number, n = 200) => Array.from({ length: n }, (_, i) => ms + (i % 10));
 
+function phases(
+  samples: Record<'tcp' | 'tls' | 'upgrade' | 'join', number[]>,
+  resumed = 0,
+): EnvEvidence['connectionPhases'] {
+  return {
+    phasesMs: {
+      tcp: exactStats(samples.tcp),
+      tls: exactStats(samples.tls),
+      upgrade: exactStats(samples.upgrade),
+      join: exactStats(samples.join),
+    },
+    tlsHandshakes: samples.tls.length,
+    tlsResumed: resumed,
+  };
+}
+
 function env(name: string, overrides: Partial<EnvEvidence> = {}): EnvEvidence {
   return {
     env: name,
@@ -48,6 +64,7 @@ function env(name: string, overrides: Partial<EnvEvidence> = {}): EnvEvidence {
     },
     polling: { requests: 50, cacheableResponses: 0, stalenessMs: exactStats([100]), coveredGapEvents: 0 },
     connections: { peak: 10, limit: 200 },
+    connectionPhases: phases({ tcp: [1, 2], tls: [8, 9], upgrade: [3, 4], join: [5, 6] }),
     harnessOverloaded: false,
     arrivalOrder: null,
     ...overrides,
@@ -55,6 +72,21 @@ function env(name: string, overrides: Partial<EnvEvidence> = {}): EnvEvidence {
 }
 
 describe('rankCauses', () => {
+  it('names a slow TLS edge when handshakes slow down and joins do not', () => {
+    const slowTls = env('prod', {
+      connectionPhases: phases({ tcp: [1, 2], tls: around(180, 20), upgrade: [3, 4], join: [5, 6] }, 4),
+    });
+    const ranking = rankCauses(env('dev'), slowTls);
+    expect(ranking.causes[0]?.id).toBe('slow_tls_edge');
+    expect(ranking.causes[0]?.evidence.join('\n')).toMatch(/TLS handshake p50 8 ms → 18\d ms/);
+    expect(ranking.causes[0]?.evidence.join('\n')).toMatch(/channel join p50 5 ms → 5 ms/);
+    // A slower join with the same TLS is not blamed on the edge.
+    const slowJoin = env('prod', {
+      connectionPhases: phases({ tcp: [1, 2], tls: [8, 9], upgrade: [3, 4], join: around(400, 20) }),
+    });
+    expect(rankCauses(env('dev'), slowJoin).causes.map((cause) => cause.id)).not.toContain('slow_tls_edge');
+  });
+
   it('says two identical environments match within noise and states the band', () => {
     const ranking = rankCauses(env('dev'), env('prod'));
     expect(ranking.withinNoise).toBe(true);

@@ -45,6 +45,10 @@ export const CAUSES = {
       'Broadcast from Database: subscribed, rows change, but no broadcast_changes arrive (trigger missing or disabled)',
     next: "Run `canary audit --env <suspect>` (broadcast.trigger) — the session_assignments trigger must call realtime.broadcast_changes(); check that realtime.messages has today's partition (broadcast.partitions).",
   },
+  slow_tls_edge: {
+    title: 'Slow TLS edge: connections take longer to secure, joins do not',
+    next: 'Compare canary_connection_phase_seconds{phase="tls"} with phase="join"; check the proxy or load balancer terminating TLS in front of the project (certificate chain size, OCSP, CPU), and canary_tls_handshakes_total{resumed="false"} — every full handshake costs the edge a signature.',
+  },
   publication_or_rls: {
     title: 'Publication / RLS: no postgres_changes reach mechanics',
     next: 'Run `canary audit --env <suspect>` (realtime.publication and rls.realtime_select_policy) — Dashboard → Database → Replication → enable session_assignments.',
@@ -266,6 +270,25 @@ export function rankCauses(
     add('readiness_gap', readinessStrength, [
       `SUBSCRIBED → first deliverable change p50 ${ms(gapP50A)} → ${ms(gapP50B)} (${suspect.subscription.readinessGapMs.count} measured)`,
     ]);
+  }
+
+  // TLS slower while joins are not: the edge, not Realtime.
+  const tlsA = baseline.connectionPhases.phasesMs.tls;
+  const tlsB = suspect.connectionPhases.phasesMs.tls;
+  if (tlsB.count > 0 && tlsB.p50 !== null) {
+    const baseP50 = tlsA.count > 0 ? (tlsA.p50 ?? 0) : 0;
+    const tlsStrength = (tlsB.p50 - baseP50) / Math.max(band.minLatencyMs, band.relativeLatency * baseP50);
+    if (tlsStrength >= 1) {
+      const joinA = baseline.connectionPhases.phasesMs.join;
+      const joinB = suspect.connectionPhases.phasesMs.join;
+      add('slow_tls_edge', tlsStrength, [
+        tlsA.count > 0
+          ? `TLS handshake p50 ${ms(tlsA.p50)} → ${ms(tlsB.p50)} (p95 ${ms(tlsA.p95)} → ${ms(tlsB.p95)})`
+          : `TLS handshake p50 ${ms(tlsB.p50)} in ${suspect.env}; ${baseline.env} connects without TLS`,
+        `channel join p50 ${ms(joinA.p50)} → ${ms(joinB.p50)}`,
+        `${suspect.connectionPhases.tlsResumed} of ${suspect.connectionPhases.tlsHandshakes} handshakes in ${suspect.env} resumed a session`,
+      ]);
+    }
   }
 
   // Nothing on postgres_changes for anyone.

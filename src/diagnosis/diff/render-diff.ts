@@ -67,6 +67,11 @@ export function diffRows(report: DiffReport): Row[] {
       a: `${ms(a.subscription.timeToSubscribedMs.p50)} / ${ms(a.subscription.timeToSubscribedMs.p95)}`,
       b: `${ms(b.subscription.timeToSubscribedMs.p50)} / ${ms(b.subscription.timeToSubscribedMs.p95)}`,
     },
+    ...(['tls', 'upgrade', 'join'] as const).map((phase) => ({
+      label: `${phase === 'tls' ? 'TLS handshake' : phase === 'upgrade' ? 'websocket upgrade' : 'channel join'} p50 / p95`,
+      a: phaseCell(a, phase),
+      b: phaseCell(b, phase),
+    })),
     {
       label: 'readiness gap p50',
       a: ms(a.subscription.readinessGapMs.p50),
@@ -244,4 +249,15 @@ ${plots}
 ${rows}
 </tbody></table></body></html>
 `;
+}
+
+/** One connection phase's p50 / p95; for tls also how many handshakes resumed a session. */
+function phaseCell(e: EnvEvidence, phase: 'tls' | 'upgrade' | 'join'): string {
+  const stats = e.connectionPhases.phasesMs[phase];
+  if (stats.count === 0) return phase === 'tls' ? 'no TLS (ws://)' : '—';
+  const cell = `${ms(stats.p50)} / ${ms(stats.p95)}`;
+  const { tlsHandshakes, tlsResumed } = e.connectionPhases;
+  return phase === 'tls' && tlsHandshakes > 0
+    ? `${cell} (${Math.round((100 * tlsResumed) / tlsHandshakes)} % resumed)`
+    : cell;
 }

@@ -2,7 +2,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MechanicPool } from '../../auth/index.js';
 import { Secret } from '../../config/index.js';
 import type { ResolvedEnvironment } from '../../probe/index.js';
+import { ProjectTransport, TlsTrust } from '../../net/index.js';
+import { issueLocalCertificates } from '../../local-target/tls/certificates.js';
 import { receiveEnvironment, transferEnvironment } from './worker-protocol.js';
+
+const caPem = issueLocalCertificates().caPem;
 
 const closers: (() => unknown)[] = [];
 afterEach(async () => {
@@ -18,9 +22,11 @@ describe('worker protocol', () => {
     const env: ResolvedEnvironment = {
       name: 'local',
       labels: { team: 'ops' },
-      config: {} as ResolvedEnvironment['config'],
+      config: { tls: { resumeSessions: false } } as ResolvedEnvironment['config'],
       kind: 'local',
       supabaseUrl: 'http://127.0.0.1:5000',
+      transport: new ProjectTransport({ trust: TlsTrust.of({ caPems: [caPem] }) }),
+      tlsCaPems: [caPem],
       anonKey: new Secret('anon', 'LOCAL_ANON'),
       serviceRoleKey: undefined,
       keyKinds: { client: 'anon', server: undefined },
@@ -51,8 +57,18 @@ describe('worker protocol', () => {
 
     const received = await receiveEnvironment(wire);
     closers.push(() => received.close());
-    const { addMechanic: _add, close: _close, mechanics: _m, mechanicPool: _p, ...sent } = env;
-    const { close: _c2, mechanics: got, mechanicPool: gotPool, localTarget: _t, ...rest } = received;
+    const { addMechanic: _add, close: _close, mechanics: _m, mechanicPool: _p, transport: _x, ...sent } = env;
+    const {
+      close: _c2,
+      mechanics: got,
+      mechanicPool: gotPool,
+      localTarget: _t,
+      transport: gotTransport,
+      ...rest
+    } = received;
+    // The worker trusts the same CAs: same trust configuration, its own transport.
+    expect(gotTransport).not.toBe(env.transport);
+    expect(gotTransport.trust).toBe(env.transport.trust);
     expect(JSON.stringify(rest)).toBe(JSON.stringify(sent));
     expect(received.waiverHeaders['x-api-key']?.reveal()).toBe('header-secret');
     expect(received.anonKey.source).toBe('LOCAL_ANON');

@@ -9,6 +9,7 @@
 import { AuthApi, MechanicPool, type MechanicCredentials } from '../../auth/index.js';
 import { revealSecrets, reviveSecrets, type ProbeSpec, type Revealed } from '../../config/index.js';
 import type { CanaryMetrics } from '../../metrics/index.js';
+import { ProjectTransport, TlsTrust } from '../../net/index.js';
 import type { MechanicIdentity, ResolvedEnvironment } from '../../probe/index.js';
 import type { LoadProgress, LoadRunResult } from '../run-scenario.js';
 import type { Scenario } from '../scenario-schema.js';
@@ -17,7 +18,7 @@ import type { FeedMessage } from './event-feed.js';
 import type { MetricsJson } from './merge.js';
 
 /** What stays with the parent: the started target, the means to create or close things, the live sessions. */
-type LocalOnly = 'localTarget' | 'close' | 'addMechanic' | 'mechanics' | 'mechanicPool';
+type LocalOnly = 'localTarget' | 'close' | 'addMechanic' | 'mechanics' | 'mechanicPool' | 'transport';
 
 type EnvironmentData = Omit<ResolvedEnvironment, LocalOnly> & {
   mechanics: { id: string; credentials: MechanicCredentials }[];
@@ -53,6 +54,7 @@ export function transferEnvironment(env: ResolvedEnvironment): TransferredEnviro
     close: _close,
     addMechanic: _add,
     mechanicPool: _pool,
+    transport: _transport,
     mechanics,
     ...data
   } = env;
@@ -73,9 +75,18 @@ export async function receiveEnvironment(
   const data = reviveSecrets<EnvironmentData>(env) as EnvironmentData;
   const refresh =
     data.config.mechanics && 'refresh' in data.config.mechanics ? data.config.mechanics.refresh : undefined;
+  // The same trust as the parent's (its CAs cross as PEM text); this process's own TLS context.
+  const transport = new ProjectTransport({
+    trust: TlsTrust.of({ caPems: data.tlsCaPems }),
+    resumeSessions: data.config.tls.resumeSessions,
+  });
   const pool = new MechanicPool({
     env: data.name,
-    auth: new AuthApi({ supabaseUrl: data.supabaseUrl, apiKey: data.anonKey.reveal() }),
+    auth: new AuthApi({
+      supabaseUrl: data.supabaseUrl,
+      apiKey: data.anonKey.reveal(),
+      fetch: transport.fetch,
+    }),
     ...(refresh ? { timing: { marginMs: refresh.margin, jitterMs: refresh.jitter } } : {}),
     ...(options.metrics ? { metrics: options.metrics } : {}),
   });
@@ -86,15 +97,18 @@ export async function receiveEnvironment(
     }
   } catch (error) {
     pool.stop();
+    await transport.close();
     throw error;
   }
   return {
     ...data,
+    transport,
     mechanics,
     mechanicPool: pool,
     localTarget: undefined,
     close: async () => {
       pool.stop();
+      await transport.close();
     },
   };
 }
