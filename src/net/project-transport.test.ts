@@ -99,6 +99,37 @@ describe('ProjectTransport over TLS', () => {
     await transport.close();
   });
 
+  it('listens for sessions on one socket per host at a time, and the others still resume', async () => {
+    const transport = new ProjectTransport({ trust: TlsTrust.of({ caPems: [certificates.caPem] }) });
+    const url = `wss://localhost:${port}/`;
+    const listeners: number[] = [];
+    const counting = (options: Parameters<ReturnType<ProjectTransport['createConnectionFor']>>[0]) => {
+      const socket = transport.connectTls(options);
+      listeners.push(socket.listenerCount('session'));
+      return socket;
+    };
+    const openCounted = (): Promise<{ socket: WebSocket; resumed: boolean | undefined }> =>
+      new Promise((resolve, reject) => {
+        const socket = new WebSocket(url, { createConnection: counting });
+        let resumed: boolean | undefined;
+        socket.once('upgrade', (response) => {
+          resumed = socketStamps(response.socket)?.resumed;
+        });
+        socket.once('open', () => resolve({ socket, resumed }));
+        socket.once('error', reject);
+      });
+    // Five at once: only the first asks Node for the server's tickets.
+    const first = await Promise.all(Array.from({ length: 5 }, openCounted));
+    expect(listeners).toEqual([1, 0, 0, 0, 0]);
+    await expect.poll(() => transport.cachedSessions).toBe(1);
+    // With a fresh session cached, a later socket does not listen, and it resumes that session.
+    const later = await openCounted();
+    expect(listeners).toEqual([1, 0, 0, 0, 0, 0]);
+    expect(later.resumed).toBe(true);
+    await Promise.all([...first, later].map((opened) => closed(opened.socket)));
+    await transport.close();
+  });
+
   it('does not resume when resumption is off', async () => {
     const transport = new ProjectTransport({
       trust: TlsTrust.of({ caPems: [certificates.caPem] }),

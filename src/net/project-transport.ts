@@ -31,12 +31,27 @@ export interface ProjectTransportOptions {
 }
 
 const MAX_CACHED_SESSIONS = 64;
+/**
+ * A cached session older than this is replaced from the next connection to its host. Servers
+ * issue tickets for minutes to hours (Node's default is 5 minutes); a refused one only costs a
+ * full handshake.
+ */
+const SESSION_REFRESH_MS = 60_000;
 const STAMPS = Symbol('canary.socketStamps');
 const SESSION_KEY = Symbol('canary.sessionKey');
 
+interface SessionSlot {
+  transport: ProjectTransport;
+  key: string;
+  /** This socket listens for the host's next session (one socket per host at a time). */
+  listening: boolean;
+  /** This socket offered a cached session. */
+  offered: boolean;
+}
+
 interface StampedSocket extends net.Socket {
   [STAMPS]?: SocketStamps;
-  [SESSION_KEY]?: { transport: ProjectTransport; key: string };
+  [SESSION_KEY]?: SessionSlot;
 }
 
 /** The timing stamps of a socket this transport opened; undefined for any other socket. */
@@ -47,7 +62,9 @@ export function socketStamps(socket: unknown): SocketStamps | undefined {
 export class ProjectTransport {
   readonly trust: TlsTrust;
   private readonly resumeSessions: boolean;
-  private readonly sessions = new Map<string, Buffer>();
+  private readonly sessions = new Map<string, { session: Buffer; at: number }>();
+  /** Hosts with a socket listening for a new session right now. */
+  private readonly listening = new Set<string>();
   private agent: Agent | undefined;
   private closed = false;
 
@@ -78,7 +95,8 @@ export class ProjectTransport {
     // SNI carries names only: an address gets none, as ws and https do.
     const servername = options.servername ?? (net.isIP(host) ? '' : host);
     const key = `${servername || host}:${port}`;
-    const session = this.resumeSessions ? this.sessions.get(key) : undefined;
+    const cached = this.resumeSessions ? this.sessions.get(key) : undefined;
+    const session = cached?.session;
     const socket: StampedSocket = tls.connect({
       host,
       port,
@@ -90,8 +108,17 @@ export class ProjectTransport {
     socket.once('connect', markConnected);
     socket.once('secureConnect', markSecure);
     if (this.resumeSessions) {
-      socket[SESSION_KEY] = { transport: this, key };
-      socket.on('session', rememberSession);
+      // One socket per host listens for the next session: every 'session' listener makes Node
+      // serialize each ticket the server sends (two per TLS 1.3 handshake), which costs CPU in a
+      // reconnect storm and buys nothing once one session is cached.
+      const listening =
+        !this.listening.has(key) && (!cached || performance.now() - cached.at > SESSION_REFRESH_MS);
+      socket[SESSION_KEY] = { transport: this, key, listening, offered: session !== undefined };
+      if (listening) {
+        this.listening.add(key);
+        socket.on('session', rememberSession);
+        socket.once('close', stopListening);
+      }
     }
     return socket;
   };
@@ -106,11 +133,21 @@ export class ProjectTransport {
   remember(key: string, session: Buffer): void {
     if (this.closed) return;
     this.sessions.delete(key);
-    this.sessions.set(key, session);
+    this.sessions.set(key, { session, at: performance.now() });
     if (this.sessions.size > MAX_CACHED_SESSIONS) {
       const oldest = this.sessions.keys().next().value;
       if (oldest !== undefined) this.sessions.delete(oldest);
     }
+  }
+
+  /** @internal The listening socket of `key` closed or got its session: another may listen. */
+  release(key: string): void {
+    this.listening.delete(key);
+  }
+
+  /** @internal The server refused the session offered for `key`: the next socket fetches a new one. */
+  forget(key: string): void {
+    this.sessions.delete(key);
   }
 
   /** Sessions held for resumption (bounded), for tests and the status page. */
@@ -121,6 +158,7 @@ export class ProjectTransport {
   async close(): Promise<void> {
     this.closed = true;
     this.sessions.clear();
+    this.listening.clear();
     const agent = this.agent;
     this.agent = undefined;
     await agent?.close();
@@ -164,13 +202,32 @@ function markConnected(this: StampedSocket): void {
 }
 
 function markSecure(this: StampedSocket): void {
+  const resumed = (this as tls.TLSSocket).isSessionReused();
   const stamps = this[STAMPS];
-  if (!stamps) return;
-  stamps.secureAt = performance.now();
-  stamps.resumed = (this as tls.TLSSocket).isSessionReused();
+  if (stamps) {
+    stamps.secureAt = performance.now();
+    stamps.resumed = resumed;
+  }
+  const slot = this[SESSION_KEY];
+  if (slot?.offered && !resumed) slot.transport.forget(slot.key);
 }
 
 function rememberSession(this: StampedSocket, session: Buffer): void {
   const slot = this[SESSION_KEY];
-  slot?.transport.remember(slot.key, session);
+  if (!slot) return;
+  slot.transport.remember(slot.key, session);
+  // TLS 1.3 servers send a second ticket right after the first; keep listening for it, then stop.
+  if (slot.listening) {
+    slot.listening = false;
+    slot.transport.release(slot.key);
+    setImmediate(() => this.off('session', rememberSession));
+  }
+}
+
+function stopListening(this: StampedSocket): void {
+  const slot = this[SESSION_KEY];
+  if (slot?.listening) {
+    slot.listening = false;
+    slot.transport.release(slot.key);
+  }
 }
