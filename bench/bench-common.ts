@@ -79,8 +79,52 @@ export type ClientReply =
 export type TargetCommand =
   { kind: 'broadcast'; perSecond: number; seconds: number } | { kind: 'stats' } | { kind: 'stop' };
 
+/**
+ * The socket floors: sockets that connect (and, over TLS, finish the handshake) to a server that
+ * only holds them, each kind in its own process. The first five are the floors every benchmark
+ * run measures; the rest are variants of the TLS and ws-over-TLS floors, each changing one thing,
+ * to find what else cuts memory per socket.
+ */
+export const FLOOR_KINDS = {
+  tcp: 'raw TCP socket (net.connect)',
+  tls: "raw TLS socket, tls.connect({ ca }): Node's default, a new SecureContext per connection",
+  'tls-shared': 'raw TLS socket, one shared SecureContext',
+  'ws-tcp': '`ws` over TCP',
+  'ws-tls': '`ws` over TLS, one shared SecureContext (`ws` option secureContext)',
+  'tls-transport': "ProjectTransport.connectTls: shared context, offers the host's last session",
+  'tls-shared-session-listener': "shared context + a 'session' listener on every socket",
+  'tls-shared-resumed': 'shared context, every connection after the first resumes its session',
+  'tls-shared-hwm': 'shared context, highWaterMark 1 KB (default 16 KB)',
+  'tls-shared-tls12': 'shared context, TLS 1.2 only (maxVersion TLSv1.2)',
+  'tls-shared-drop-fields': 'shared context, ssl / _tlsOptions / connect options dropped after the handshake',
+  'tls-shared-serial': 'shared context, 10 handshakes at a time instead of 200',
+  'ws-tls-resumed': '`ws` over TLS, shared context, every connection after the first resumes its session',
+  'ws-tls-ca': '`ws` over TLS with the `ws` option { ca } (a new SecureContext per connection)',
+  'ws-tls-transport': '`ws` over ProjectTransport.connectTls (what the lean client uses over wss)',
+  'ws-tls-max-payload': '`ws` over TLS, shared context, maxPayload 64 KB (default 100 MB)',
+} as const;
+export type FloorKind = keyof typeof FLOOR_KINDS;
+export const DEFAULT_FLOORS: FloorKind[] = ['tcp', 'tls', 'tls-shared', 'ws-tcp', 'ws-tls'];
+
+export interface FloorGrowResult extends GrowResult {
+  /** Connections (of all of them) that resumed an earlier TLS session. */
+  resumed: number;
+  /** The process's CPU time while opening this step's sockets ÷ sockets opened, in µs. */
+  connectCpuMicros: number;
+}
+
+export interface FloorServerReply {
+  kind: 'floor-ready';
+  tcpPort: number;
+  tlsPort: number;
+  wsPort: number;
+  wssPort: number;
+  caPem: string;
+}
+
 export type TargetReply =
-  | { kind: 'ready'; url: string; anonKey: string; token: string }
+  /** caPem: the target's CA, when it serves https:// and wss://. */
+  | { kind: 'ready'; url: string; anonKey: string; token: string; caPem?: string }
   | { kind: 'broadcasted'; broadcasts: number; recipients: number; elapsedMs: number }
   | { kind: 'stats'; connections: number; channels: number }
   | { kind: 'error'; message: string };

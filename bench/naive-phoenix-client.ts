@@ -8,6 +8,8 @@ import WebSocket from 'ws';
 
 export interface NaiveSubscriberOptions {
   url: string;
+  /** Over wss://: the CA to trust, given to `ws` as `{ ca }` (a new TLS context per socket). */
+  ca?: string;
   anonKey: string;
   accessToken: string;
   channel: string;
@@ -23,7 +25,7 @@ export interface NaiveSubscriber {
 
 export function startNaiveSubscriber(options: NaiveSubscriberOptions): NaiveSubscriber {
   const endpoint = `${options.url.replace(/^http/, 'ws')}/realtime/v1/websocket?apikey=${encodeURIComponent(options.anonKey)}&vsn=1.0.0`;
-  const socket = new WebSocket(endpoint);
+  const socket = new WebSocket(endpoint, options.ca ? { ca: options.ca } : {});
   const topic = `realtime:${options.channel}`;
   let ref = 0;
   let joined = false;

@@ -3,12 +3,18 @@
  * channel and, on command, grows to a new N, or measures a window (CPU time, deliveries, latency
  * against the target's per-socket send stamp, event-loop lag). Run with --expose-gc so memory is
  * read after a full collection. Started by bench/subscribers.ts over IPC (BENCH_KIND, BENCH_URL,
- * BENCH_ANON_KEY, BENCH_TOKEN); not meant to be run by hand.
+ * BENCH_ANON_KEY, BENCH_TOKEN, and BENCH_CA_PEM for a https:// target); not meant to be run by hand.
+ *
+ * Over wss the lean and supabase-js kinds reach the target through a ProjectTransport that trusts
+ * its CA (one shared TLS context, session resumption), as the harness does; realtime-js, naive-ws
+ * and ws-floor get the CA as a user would, through the `ws` option `{ ca }` — which gives every
+ * socket its own TLS context.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { RealtimeClient } from '@supabase/realtime-js';
 import { createClient, type SupabaseClient } from '@supabase/supabase-js';
 import WebSocket from 'ws';
+import { ProjectTransport, TlsTrust } from '../src/net/index.js';
 import { createLeanSubscriber, fixedToken, type Subscriber } from '../src/realtime/index.js';
 import type { Clock } from '../src/shared/index.js';
 import {
@@ -35,6 +41,25 @@ const kind = (process.env.BENCH_KIND ?? '') as ClientKind;
 const url = process.env.BENCH_URL ?? '';
 const anonKey = process.env.BENCH_ANON_KEY ?? '';
 const token = process.env.BENCH_TOKEN ?? '';
+const caPem = process.env.BENCH_CA_PEM || undefined;
+/** The harness's way over TLS: one transport per trust. */
+const transport = new ProjectTransport({ trust: TlsTrust.of({ caPems: caPem ? [caPem] : [] }) });
+/** A user's way: `ws` options `{ ca }` (nothing at all over ws://). */
+const userWsOptions: WebSocket.ClientOptions = caPem ? { ca: caPem } : {};
+
+/** `ws` as realtime-js's transport, with the user's `{ ca }`. */
+class UserWebSocket extends WebSocket {
+  constructor(address: string | URL, protocols?: string | string[]) {
+    super(address, protocols, userWsOptions);
+  }
+}
+
+/** `ws` as supabase-js's realtime transport, through the project transport. */
+class TransportWebSocket extends WebSocket {
+  constructor(address: string | URL, protocols?: string | string[]) {
+    super(address, protocols, { createConnection: transport.createConnectionFor(address) });
+  }
+}
 
 const reply = (message: ClientReply): void => void process.send?.(message);
 
@@ -83,6 +108,7 @@ function startOne(): Promise<boolean> {
         broadcastEvent: BENCH_EVENT,
         paths: ['broadcast'],
         clock: monotonicClock,
+        transport,
         handlers: {
           onStatus: (change) => settle(change.status === 'SUBSCRIBED'),
           onDelivery: (delivery) => delivered(delivery.keys.assignmentId, delivery.receivedAt),
@@ -93,6 +119,7 @@ function startOne(): Promise<boolean> {
     } else if (kind === 'naive-ws') {
       const subscriber = startNaiveSubscriber({
         url,
+        ...(caPem ? { ca: caPem } : {}),
         anonKey,
         accessToken: token,
         channel: BENCH_CHANNEL,
@@ -105,7 +132,7 @@ function startOne(): Promise<boolean> {
     } else if (kind === 'ws-floor') {
       const socket = new WebSocket(
         `${url.replace(/^http/, 'ws')}/realtime/v1/websocket?apikey=${encodeURIComponent(anonKey)}&vsn=1.0.0`,
-        { perMessageDeflate: false, skipUTF8Validation: true },
+        { ...userWsOptions, perMessageDeflate: false, skipUTF8Validation: true },
       );
       let joined = false;
       socket.on('open', () => socket.send(floorJoinFrame()));
@@ -130,7 +157,7 @@ function startOne(): Promise<boolean> {
       const client = new RealtimeClient(`${url.replace(/^http/, 'ws')}/realtime/v1`, {
         params: { apikey: anonKey },
         // `ws` declares Node-style event types where realtime-js expects DOM ones; same runtime shape.
-        transport: WebSocket as unknown as NonNullable<
+        transport: UserWebSocket as unknown as NonNullable<
           ConstructorParameters<typeof RealtimeClient>[1]
         >['transport'],
       });
@@ -145,11 +172,12 @@ function startOne(): Promise<boolean> {
     } else if (kind === 'supabase-js') {
       const client: SupabaseClient = createClient(url, anonKey, {
         realtime: {
-          transport: WebSocket as unknown as NonNullable<
+          transport: TransportWebSocket as unknown as NonNullable<
             NonNullable<Parameters<typeof createClient>[2]>['realtime']
           >['transport'],
         },
         auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+        global: { fetch: transport.fetch },
       });
       void client.realtime.setAuth(token);
       client

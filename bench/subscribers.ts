@@ -38,9 +38,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { installArtillery, startArtillery, stopArtillery } from './artillery-holder.js';
 import {
+  DEFAULT_FLOORS,
+  FLOOR_KINDS,
   treeCpuMicros,
   treeRssBytes,
   type ClientCommand,
+  type FloorGrowResult,
+  type FloorKind,
+  type FloorServerReply,
   type ClientKind,
   type ClientReply,
   type GrowResult,
@@ -62,6 +67,15 @@ function argument(name: string, fallback: string): string {
   const index = process.argv.indexOf(`--${name}`);
   return index >= 0 ? (process.argv[index + 1] ?? fallback) : fallback;
 }
+
+/** A comma-separated list; `none` (or an empty value) is the empty list. */
+function listArgument(name: string, fallback: string): string[] {
+  const value = argument(name, fallback).trim();
+  if (value === '' || value === 'none') return [];
+  return value.split(',').map((item) => item.trim());
+}
+
+const verdict = (met: boolean): string => (met ? 'met' : 'missed');
 
 function positive(name: string, fallback: number): number {
   const value = Number(argument(name, String(fallback)));
@@ -138,8 +152,12 @@ async function endChild(child: ChildProcess, command: ClientCommand | TargetComm
   clearTimeout(timer);
 }
 
+type Transport = 'ws' | 'wss';
+const ALL_TRANSPORTS: Transport[] = ['ws', 'wss'];
+
 interface KindResult {
   kind: BenchKind;
+  transport: Transport;
   small?: GrowResult;
   large?: GrowResult;
   window?: WindowResult;
@@ -213,24 +231,27 @@ async function measureClientKind(
   deliveriesPerSecond: number,
   seconds: number,
 ): Promise<KindResult> {
+  const transport: Transport = ready.caPem ? 'wss' : 'ws';
   const child = spawnNode('subscriber-clients.ts', ['--expose-gc'], {
     BENCH_KIND: kind,
     BENCH_URL: ready.url,
     BENCH_ANON_KEY: ready.anonKey,
     BENCH_TOKEN: ready.token,
+    BENCH_CA_PEM: ready.caPem ?? '',
   });
-  const result: KindResult = { kind };
+  const result: KindResult = { kind, transport };
+  const label = `${kind} over ${transport}`;
   const grow = async (size: number): Promise<GrowResult> => {
     const reply = await ask<Extract<ClientReply, { kind: 'grown' }>>(child, { kind: 'grow', total: size });
     console.error(
-      `${kind}: ${reply.result.joined} joined (${reply.result.failed} failed) in ${reply.result.joinMs} ms, RSS ${mb(reply.result.rssBytes)} MB`,
+      `${label}: ${reply.result.joined} joined (${reply.result.failed} failed) in ${reply.result.joinMs} ms, RSS ${mb(reply.result.rssBytes)} MB`,
     );
     return reply.result;
   };
-  const describe = (label: string, measured: MeasuredWindow): void => {
+  const describe = (at: string, measured: MeasuredWindow): void => {
     const { window } = measured;
     console.error(
-      `${kind} ${label}: ${window.deliveries} deliveries of ${measured.recipients} sent, ` +
+      `${label} ${at}: ${window.deliveries} deliveries of ${measured.recipients} sent, ` +
         `${fixed(window.cpuMicros / Math.max(1, window.deliveries), 2)} µs CPU each, latency p99 ${fixed(window.latencyP99Ms, 2)} ms, ` +
         `run-queue wait ${fixed(window.runQueueWaitMsPerSecond, 0)} ms/s`,
     );
@@ -260,11 +281,58 @@ async function measureClientKind(
     describe(`at ${result.large?.joined ?? 0}`, measured);
   } catch (error) {
     result.note = error instanceof Error ? error.message : String(error);
-    console.error(`${kind}: ${result.note}`);
+    console.error(`${label}: ${result.note}`);
   } finally {
     await endChild(child, { kind: 'close' });
   }
   return result;
+}
+
+interface FloorResult {
+  floor: FloorKind;
+  small?: FloorGrowResult;
+  large?: FloorGrowResult;
+  note?: string;
+}
+
+/** One socket floor in its own process: RSS after a full GC at `small` and at `large` sockets. */
+async function measureFloor(
+  floor: FloorKind,
+  server: FloorServerReply,
+  small: number,
+  large: number,
+): Promise<FloorResult> {
+  const child = spawnNode('floor-clients.ts', ['--expose-gc'], {
+    BENCH_FLOOR: floor,
+    BENCH_FLOOR_SERVER: JSON.stringify(server),
+  });
+  const result: FloorResult = { floor };
+  try {
+    for (const size of [small, large]) {
+      const reply = await ask<{ kind: 'grown'; result: FloorGrowResult }>(child, {
+        kind: 'grow',
+        total: size,
+      });
+      if (size === small) result.small = reply.result;
+      else result.large = reply.result;
+      console.error(
+        `floor ${floor}: ${reply.result.joined} open (${reply.result.failed} failed, ${reply.result.resumed} resumed) ` +
+          `in ${reply.result.joinMs} ms (${fixed(reply.result.connectCpuMicros, 0)} µs CPU each), RSS ${mb(reply.result.rssBytes)} MB`,
+      );
+    }
+  } catch (error) {
+    result.note = error instanceof Error ? error.message : String(error);
+    console.error(`floor ${floor}: ${result.note}`);
+  } finally {
+    await endChild(child, { kind: 'close' });
+  }
+  return result;
+}
+
+function floorKb(result: FloorResult, field: 'rssBytes' | 'heapUsedBytes' = 'rssBytes'): number {
+  if (!result.small || !result.large) return NaN;
+  const added = result.large.joined - result.small.joined;
+  return added > 0 ? (result.large[field] - result.small[field]) / added / 1024 : NaN;
 }
 
 async function waitForConnections(
@@ -294,7 +362,7 @@ async function measureArtillery(
 ): Promise<KindResult> {
   const version = argument('artillery-version', '2.0.21');
   const prefix = argument('artillery-dir', path.join(os.tmpdir(), `canary-bench-artillery-${version}`));
-  const result: KindResult = { kind: 'artillery' };
+  const result: KindResult = { kind: 'artillery', transport: 'ws' };
   let install;
   try {
     install = installArtillery(prefix, version);
@@ -381,7 +449,7 @@ function resultRow(result: KindResult, asked: number): string {
     ? `${result.large.joined.toLocaleString('en')} / ${asked.toLocaleString('en')}`
     : '—';
   return (
-    `| ${result.kind} | ${held} | ${result.large ? (result.large.joinMs / 1000).toFixed(1) : '—'} | ` +
+    `| ${result.kind} | ${result.transport} | ${held} | ${result.large ? (result.large.joinMs / 1000).toFixed(1) : '—'} | ` +
     `${result.small ? mb(result.small.rssBytes) : '—'} | ${result.large ? mb(result.large.rssBytes) : '—'} | ` +
     `${fixed(perSubscriberKb(result), 1)} | ` +
     `${window ? window.deliveries.toLocaleString('en') : '—'} | ${fixed(cpuPerDelivery(result), 2)} | ` +
@@ -393,11 +461,23 @@ function resultRow(result: KindResult, asked: number): string {
 }
 
 async function main(): Promise<void> {
-  const kinds = argument('kinds', ALL_KINDS.join(','))
-    .split(',')
-    .map((kind) => kind.trim()) as BenchKind[];
+  const kinds = listArgument('kinds', ALL_KINDS.join(',')) as BenchKind[];
   const unknown = kinds.filter((kind) => !ALL_KINDS.includes(kind));
   if (unknown.length > 0) throw new Error(`unknown --kinds ${unknown.join(',')}; use ${ALL_KINDS.join(',')}`);
+  const allFloors = Object.keys(FLOOR_KINDS) as FloorKind[];
+  const floorsArgument = argument('floors', DEFAULT_FLOORS.join(','));
+  const floors = (
+    floorsArgument === 'all' ? allFloors : listArgument('floors', floorsArgument)
+  ) as FloorKind[];
+  const unknownFloors = floors.filter((floor) => !allFloors.includes(floor));
+  if (unknownFloors.length > 0) {
+    throw new Error(`unknown --floors ${unknownFloors.join(',')}; use all, none or ${allFloors.join(',')}`);
+  }
+  const transports = listArgument('transports', ALL_TRANSPORTS.join(',')) as Transport[];
+  const unknownTransports = transports.filter((transport) => !ALL_TRANSPORTS.includes(transport));
+  if (unknownTransports.length > 0) {
+    throw new Error(`unknown --transports ${unknownTransports.join(',')}; use ws, wss or both`);
+  }
   const small = Math.round(positive('small', 1_000));
   const large = Math.round(positive('large', 5_000));
   const deliveriesPerSecond = positive('deliveries-per-second', 20_000);
@@ -407,42 +487,55 @@ async function main(): Promise<void> {
   const started = Date.now();
   const loadBefore = os.loadavg();
 
-  const target = spawnNode('subscribers-target.ts', [], {});
+  const floorResults: FloorResult[] = [];
+  if (floors.length > 0) {
+    const floorServer = spawnNode('floor-server.ts', [], {});
+    try {
+      const ready = await nextMessage<FloorServerReply>(floorServer, 60_000);
+      for (const floor of floors) floorResults.push(await measureFloor(floor, ready, small, large));
+    } finally {
+      await endChild(floorServer, { kind: 'stop' });
+    }
+  }
+
   const results: KindResult[] = [];
-  let ceilingResult: KindResult | undefined;
-  try {
-    const ready = await nextMessage<TargetReply>(target, 120_000);
-    if (ready.kind !== 'ready') throw new Error(`target did not start: ${JSON.stringify(ready)}`);
-    for (const kind of kinds) {
-      if (kind === 'artillery') {
-        results.push(await measureArtillery(target, ready, small, large, deliveriesPerSecond, seconds));
-      } else {
-        results.push(
-          await measureClientKind(
-            kind,
-            target,
-            ready,
-            [small, large],
-            lowFanout,
-            deliveriesPerSecond,
-            seconds,
-          ),
+  const ceilingResults: KindResult[] = [];
+  // One target per transport, one after the other: the TLS target serves https:// and wss:// only.
+  for (const transport of transports) {
+    const runKinds = kinds.filter((kind) => kind !== 'artillery' || transport === 'ws');
+    if (runKinds.length === 0 && ceiling <= 0) continue;
+    const target = spawnNode('subscribers-target.ts', [], { BENCH_TLS: transport === 'wss' ? '1' : '0' });
+    try {
+      const ready = await nextMessage<TargetReply>(target, 120_000);
+      if (ready.kind !== 'ready') throw new Error(`target did not start: ${JSON.stringify(ready)}`);
+      if ((transport === 'wss') !== Boolean(ready.caPem)) {
+        throw new Error(`the ${transport} target came up at ${ready.url}`);
+      }
+      for (const kind of runKinds) {
+        if (kind === 'artillery') {
+          results.push(await measureArtillery(target, ready, small, large, deliveriesPerSecond, seconds));
+        } else {
+          results.push(
+            await measureClientKind(
+              kind,
+              target,
+              ready,
+              [small, large],
+              lowFanout,
+              deliveriesPerSecond,
+              seconds,
+            ),
+          );
+        }
+      }
+      if (ceiling > 0) {
+        ceilingResults.push(
+          await measureClientKind('lean', target, ready, [ceiling], 0, deliveriesPerSecond, seconds),
         );
       }
+    } finally {
+      await endChild(target, { kind: 'stop' });
     }
-    if (ceiling > 0) {
-      ceilingResult = await measureClientKind(
-        'lean',
-        target,
-        ready,
-        [ceiling],
-        0,
-        deliveriesPerSecond,
-        seconds,
-      );
-    }
-  } finally {
-    await endChild(target, { kind: 'stop' });
   }
 
   const load = os.loadavg();
@@ -458,12 +551,35 @@ async function main(): Promise<void> {
     `Command: npm run bench:subscribers -- --kinds ${kinds.join(',')} --small ${small} --large ${large} ` +
       `--deliveries-per-second ${deliveriesPerSecond} --seconds ${seconds}${ceiling > 0 ? ` --ceiling ${ceiling}` : ''}`,
   );
-  console.log('');
-  console.log(
-    `| client | held / asked | join s | RSS @${small} MB | RSS @${large} MB | KB per subscriber | deliveries | CPU µs per delivery | of which kernel µs | latency p50 / p99 / max ms | loop lag p99 ms | run-queue wait ms/s | note |`,
-  );
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
-  for (const result of results) console.log(resultRow(result, large));
+  if (floorResults.length > 0) {
+    console.log('');
+    console.log('Socket floors (each in its own process, against a server process that only holds sockets):');
+    console.log('');
+    console.log(
+      `| floor | what | open / asked | resumed | RSS @${small} MB | RSS @${large} MB | KB per socket | of which JS heap KB | CPU µs per connect | note |`,
+    );
+    console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
+    for (const result of floorResults) {
+      console.log(
+        `| ${result.floor} | ${FLOOR_KINDS[result.floor]} | ` +
+          `${result.large ? `${result.large.joined.toLocaleString('en')} / ${large.toLocaleString('en')}` : '—'} | ` +
+          `${result.large ? result.large.resumed.toLocaleString('en') : '—'} | ` +
+          `${result.small ? mb(result.small.rssBytes) : '—'} | ${result.large ? mb(result.large.rssBytes) : '—'} | ` +
+          `${fixed(floorKb(result), 1)} | ${fixed(floorKb(result, 'heapUsedBytes'), 1)} | ` +
+          `${result.large ? fixed(result.large.connectCpuMicros, 0) : '—'} | ${result.note ?? ''} |`,
+      );
+    }
+  }
+  if (results.length > 0) {
+    console.log('');
+    console.log(
+      `| client | transport | held / asked | join s | RSS @${small} MB | RSS @${large} MB | KB per subscriber | deliveries | CPU µs per delivery | of which kernel µs | latency p50 / p99 / max ms | loop lag p99 ms | run-queue wait ms/s | note |`,
+    );
+    console.log(
+      '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    );
+    for (const result of results) console.log(resultRow(result, large));
+  }
   const withLowFanout = results.filter((result) => result.lowFanout);
   if (withLowFanout.length > 0) {
     console.log('');
@@ -472,41 +588,72 @@ async function main(): Promise<void> {
     );
     console.log('');
     console.log(
-      '| client | deliveries | CPU µs per delivery | latency p50 / p99 / max ms | loop lag p99 ms | run-queue wait ms/s |',
+      '| client | transport | deliveries | CPU µs per delivery | latency p50 / p99 / max ms | loop lag p99 ms | run-queue wait ms/s |',
     );
-    console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
+    console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: |');
     for (const result of withLowFanout) {
       const window = result.lowFanout?.window;
       if (!window) continue;
       console.log(
-        `| ${result.kind} | ${window.deliveries.toLocaleString('en')} / ${(result.lowFanout?.recipients ?? 0).toLocaleString('en')} | ` +
+        `| ${result.kind} | ${result.transport} | ${window.deliveries.toLocaleString('en')} / ${(result.lowFanout?.recipients ?? 0).toLocaleString('en')} | ` +
           `${fixed(window.cpuMicros / Math.max(1, window.deliveries), 2)} | ` +
           `${fixed(window.latencyP50Ms, 2)} / ${fixed(window.latencyP99Ms, 2)} / ${fixed(window.latencyMaxMs, 1)} | ` +
           `${fixed(window.loopLagP99Ms, 1)} | ${fixed(window.runQueueWaitMsPerSecond, 0)} |`,
       );
     }
   }
-  const lean = results.find((result) => result.kind === 'lean');
-  const realtimeJs = results.find((result) => result.kind === 'realtime-js');
-  if (lean && realtimeJs) {
+  const find = (kind: BenchKind, transport: Transport): KindResult | undefined =>
+    results.find((result) => result.kind === kind && result.transport === transport);
+  for (const transport of transports) {
+    const lean = find('lean', transport);
+    const realtimeJs = find('realtime-js', transport);
+    if (!lean || !realtimeJs) continue;
     const memoryRatio = perSubscriberKb(lean) / perSubscriberKb(realtimeJs);
     const cpuRatio = cpuPerDelivery(lean) / cpuPerDelivery(realtimeJs);
     console.log('');
     console.log(
-      `lean ÷ realtime-js: memory per subscriber ${fixed(memoryRatio, 3)} (target ≤ 0.25: ${memoryRatio <= 0.25 ? 'met' : 'missed'}), ` +
-        `CPU per delivery ${fixed(cpuRatio, 3)} (target ≤ 0.20: ${cpuRatio <= 0.2 ? 'met' : 'missed'})`,
+      `lean ÷ realtime-js over ${transport}: memory per subscriber ${fixed(memoryRatio, 3)}, CPU per delivery ${fixed(cpuRatio, 3)}` +
+        (transport === 'wss' ? ` (target memory ≤ 0.6: ${verdict(memoryRatio <= 0.6)})` : ''),
     );
   }
-  if (ceilingResult) {
+  const leanWss = find('lean', 'wss');
+  const floorOf = (floor: FloorKind): number =>
+    floorKb(floorResults.find((result) => result.floor === floor) ?? { floor });
+  if (leanWss) {
+    for (const floor of ['tls-shared', 'tls'] as const) {
+      const ratio = perSubscriberKb(leanWss) / floorOf(floor);
+      if (Number.isFinite(ratio)) {
+        console.log(
+          `lean over wss ÷ the ${floor} floor: ${fixed(perSubscriberKb(leanWss), 1)} ÷ ${fixed(floorOf(floor), 1)} KB = ${fixed(ratio, 2)}` +
+            ` (target ≤ 1.15: ${verdict(ratio <= 1.15)})`,
+        );
+      }
+    }
+  }
+  const leanWs = find('lean', 'ws');
+  if (leanWs) {
+    for (const result of results.filter((one) => one.transport === 'wss')) {
+      const ratio = cpuPerDelivery(result) / cpuPerDelivery(leanWs);
+      console.log(
+        `CPU per delivery, ${result.kind} over wss ÷ lean over ws: ${fixed(cpuPerDelivery(result), 2)} ÷ ${fixed(cpuPerDelivery(leanWs), 2)} µs = ${fixed(ratio, 2)}` +
+          ` (target ≤ 1.5: ${verdict(ratio <= 1.5)})`,
+      );
+    }
+  }
+  for (const ceilingResult of ceilingResults) {
     console.log('');
-    console.log(`Lean ceiling run (asked ${ceiling.toLocaleString('en')}):`);
+    console.log(`Lean ceiling run over ${ceilingResult.transport} (asked ${ceiling.toLocaleString('en')}):`);
     console.log(resultRow(ceilingResult, ceiling));
   }
   const jsonFile = argument('json', '');
   if (jsonFile) {
     fs.writeFileSync(
       jsonFile,
-      JSON.stringify({ loadBefore, loadAfter: load, fdLimit, results, ceiling: ceilingResult }, null, 2),
+      JSON.stringify(
+        { loadBefore, loadAfter: load, fdLimit, floors: floorResults, results, ceilings: ceilingResults },
+        null,
+        2,
+      ),
     );
   }
 }
