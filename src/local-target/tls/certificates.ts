@@ -4,7 +4,14 @@
  * like most TLS edges today, so handshake costs look like a real project's. Clients trust the CA
  * (NODE_EXTRA_CA_CERTS or the environment's `tls.caFile`); nothing here talks to the network.
  */
-import { createHash, createPublicKey, generateKeyPairSync, randomBytes, sign, X509Certificate } from 'node:crypto';
+import {
+  createHash,
+  createPublicKey,
+  generateKeyPairSync,
+  randomBytes,
+  sign,
+  X509Certificate,
+} from 'node:crypto';
 import { isIP } from 'node:net';
 import type { KeyObject } from 'node:crypto';
 import {
