@@ -9,6 +9,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import type { Dispatcher } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CanaryError, type Logger } from '../../shared/index.js';
 import { issueLocalCertificates } from './certificates.js';
@@ -18,6 +19,7 @@ import {
   resolveTargetTls,
   tlsFromEnvironment,
   urlHost,
+  type RequestInitWithDispatcher,
   type TargetTls,
 } from './server-tls.js';
 
@@ -56,6 +58,11 @@ async function refusal(promise: Promise<unknown>): Promise<CanaryError> {
   );
   expect(error).toBeInstanceOf(CanaryError);
   return error as CanaryError;
+}
+
+function through(dispatcher: Dispatcher): RequestInit {
+  const init: RequestInitWithDispatcher = { dispatcher };
+  return init;
 }
 
 function recordingLogger(): { logger: Logger; warnings: string[] } {
@@ -308,7 +315,7 @@ describe('createSelfDispatcher', () => {
     const own = await serve(tls.cert, tls.key, '127.0.0.2');
     try {
       expect(new X509Certificate(tls.cert).checkIP('127.0.0.2')).toBeUndefined();
-      const response = await fetch(`https://127.0.0.2:${own.port}/`, { dispatcher });
+      const response = await fetch(`https://127.0.0.2:${own.port}/`, through(dispatcher));
       expect(await response.text()).toBe('ok');
     } finally {
       await own.close();
@@ -317,7 +324,7 @@ describe('createSelfDispatcher', () => {
     const stranger = issueLocalCertificates();
     const foreign = await serve(stranger.certPem, stranger.keyPem);
     try {
-      const failure = await fetch(`https://127.0.0.1:${foreign.port}/`, { dispatcher }).then(
+      const failure = await fetch(`https://127.0.0.1:${foreign.port}/`, through(dispatcher)).then(
         () => undefined,
         (error: unknown) => error,
       );
@@ -337,7 +344,7 @@ describe('createSelfDispatcher', () => {
     const dispatcher = createSelfDispatcher(tls);
     const own = await serve(issued.certPem, issued.keyPem);
     try {
-      const response = await fetch(`https://127.0.0.1:${own.port}/`, { dispatcher });
+      const response = await fetch(`https://127.0.0.1:${own.port}/`, through(dispatcher));
       expect(await response.text()).toBe('ok');
     } finally {
       await own.close();
@@ -347,7 +354,7 @@ describe('createSelfDispatcher', () => {
     const pinnedElsewhere = createSelfDispatcher({ ...tls, serverFingerprint256: 'AA:BB' });
     const again = await serve(issued.certPem, issued.keyPem);
     try {
-      const failure = await fetch(`https://127.0.0.1:${again.port}/`, { dispatcher: pinnedElsewhere }).then(
+      const failure = await fetch(`https://127.0.0.1:${again.port}/`, through(pinnedElsewhere)).then(
         () => undefined,
         (error: unknown) => error,
       );

@@ -11,7 +11,7 @@ import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { rootCertificates } from 'node:tls';
-import { Agent } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import { CanaryError, silentLogger, type Logger } from '../../shared/index.js';
 import { issueLocalCertificates } from './certificates.js';
 
@@ -43,6 +43,9 @@ export interface ResolveTlsOptions {
   /** "Now" for the validity check (tests). */
   now?: Date;
 }
+
+/** Node's fetch takes undici's `dispatcher` option, which the DOM RequestInit type does not declare. */
+export type RequestInitWithDispatcher = RequestInit & { dispatcher?: Dispatcher };
 
 /** `canary target` reads this when no TLS flag is given: 1/true turns TLS on. */
 export const TLS_ENV = 'CANARY_TARGET_TLS';
