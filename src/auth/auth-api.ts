@@ -6,12 +6,15 @@
  * report the rest as the auth failure it is, never as lost deliveries.
  */
 
+import { isTlsFailure } from '../net/index.js';
+
 export type AuthFailureKind =
   | 'credentials' // wrong email or password, unconfirmed or banned user
   | 'refresh_token' // the refresh token was used already, revoked or is unknown
   | 'rate_limit' // 429 over_request_rate_limit
   | 'rejected_key' // the apikey or admin key was refused
   | 'network' // no answer: DNS, refused connection, timeout
+  | 'tls' // the TLS handshake failed: untrusted or expired certificate, wrong name
   | 'server' // 5xx, or an answer that is not Supabase Auth's
   | 'request'; // 4xx the request itself caused (validation)
 
@@ -29,7 +32,10 @@ export class AuthRequestError extends Error {
 
   /** Worth trying again later on its own (the credentials themselves are not the problem). */
   get transient(): boolean {
-    return this.kind === 'network' || this.kind === 'server' || this.kind === 'rate_limit';
+    // tls too: an edge's certificate is fixed or renewed without the canary changing.
+    return (
+      this.kind === 'network' || this.kind === 'tls' || this.kind === 'server' || this.kind === 'rate_limit'
+    );
   }
 }
 
@@ -162,6 +168,9 @@ export class AuthApi {
             ? error.cause.message
             : error.message
           : String(error);
+      if (isTlsFailure(error)) {
+        throw new AuthRequestError('tls', `TLS with ${this.base} failed: ${cause}`, 0, undefined);
+      }
       throw new AuthRequestError('network', `no answer from ${this.base}: ${cause}`, 0, undefined);
     }
     const text = await response.text().catch(() => '');

@@ -15,6 +15,7 @@ import { SignJWT } from 'jose';
 import type { Secret } from '../config/index.js';
 import { CanaryError, silentLogger, systemClock, type Clock, type Logger } from '../shared/index.js';
 import type { AuthApi } from './auth-api.js';
+import { TLS_TRUST_HINT } from '../net/index.js';
 import { AuthRequestError, claimsOf, type AuthFailureKind } from './auth-api.js';
 import {
   refreshDelayMs,
@@ -408,6 +409,7 @@ export class MechanicSession implements TokenSource {
         rate_limit: 'Supabase Auth is rate limiting sign-ins from this address; use fewer mechanics or wait',
         rejected_key: 'the publishable (or anon) key was refused: check publishableKeyEnv / anonKeyEnv',
         network: 'check remote.supabaseUrl and the network; the canary retries the environment on its own',
+        tls: TLS_TRUST_HINT,
         server: 'Supabase Auth answered with an error; the canary retries the environment on its own',
         request: 'the Auth request was refused as malformed; check the account variables',
       };

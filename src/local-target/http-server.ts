@@ -1,7 +1,8 @@
 /**
  * The target's single HTTP server (fastify): health and metrics, then every route group the
  * target serves — PostgREST subset, app endpoints, Realtime REST broadcast, fault admin API. The
- * Realtime websocket shares the same port through the gateway's upgrade handler.
+ * Realtime websocket shares the same port through the gateway's upgrade handler; with `https` the
+ * same port serves https:// and wss://.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import { CanaryError } from '../shared/index.js';
@@ -12,13 +13,20 @@ export interface HttpServerOptions {
   routes: ((app: FastifyInstance) => Promise<void> | void)[];
   /** Largest request body accepted (bulk inserts and broadcasts can be large). */
   bodyLimitBytes?: number;
+  /** Serve TLS on the port (HTTP/1.1, so websocket upgrades keep working). */
+  https?: { key: string; cert: string };
 }
 
 export async function createHttpServer(
   ctx: TargetContext,
   options: HttpServerOptions,
 ): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, bodyLimit: options.bodyLimitBytes ?? 10 * 1024 * 1024 });
+  const settings = { logger: false, bodyLimit: options.bodyLimitBytes ?? 10 * 1024 * 1024 } as const;
+  // An https.Server emits the same 'request' and 'upgrade' events as an http.Server; fastify's
+  // types differ only in the raw-server parameter, which no route and not the gateway depend on.
+  const app = options.https
+    ? (Fastify({ ...settings, https: options.https }) as unknown as FastifyInstance)
+    : Fastify(settings);
 
   // supabase-js sends `Content-Type: application/json` on bodiless PATCH/DELETE too; an empty
   // body is "no body", not a parse error. Bad JSON is PostgREST's PGRST102.

@@ -19,3 +19,4 @@ export {
 } from './database/index.js';
 export type { EmbeddedDatabaseHandle } from './database/index.js';
 export * from './faults/index.js';
+export { TLS_ENV, tlsFromEnvironment, type TargetTlsOption } from './tls/server-tls.js';

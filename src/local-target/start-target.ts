@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
+import type { Dispatcher } from 'undici';
 import { CanaryError, isCanaryError, silentLogger, systemClock, type Logger } from '../shared/index.js';
 import {
   FREE_PLAN_LIMITS,
@@ -48,6 +49,14 @@ import { createRealtimeGateway } from './gateway/index.js';
 import { createAppRoutes } from './app/index.js';
 import { createRestRoutes } from './rest/index.js';
 import { createTargetMetrics } from './target-metrics.js';
+import {
+  advertisedHost,
+  createSelfDispatcher,
+  resolveTargetTls,
+  urlHost,
+  type RequestInitWithDispatcher,
+  type TargetTlsOption,
+} from './tls/server-tls.js';
 
 export const DEFAULT_BROADCAST_CHANNEL = 'mechanic-assignments';
 
@@ -56,6 +65,12 @@ export interface TargetOptions {
   host?: string;
   /** HTTP + websocket port; 0 (the default) picks a free one. */
   port?: number;
+  /**
+   * Serve https:// and wss:// on the port: `true` issues a CA and server certificate for this run
+   * (localhost, 127.0.0.1, ::1 and the host; the CA is written to a temp file removed on stop()),
+   * `{ certFile, keyFile }` uses the given PEM files (checked before anything starts).
+   */
+  tls?: TargetTlsOption;
   /** Postgres port; omitted → a free one. */
   dbPort?: number;
   /** Where the cluster lives; omitted → a temp directory removed on stop(). */
@@ -94,8 +109,15 @@ export interface TargetOptions {
   adminToken?: string;
   /** Channel the waiver endpoint broadcasts new_assignment on. */
   broadcastChannel?: string;
-  /** Replace how the waiver endpoint announces assignments (default: the REST broadcast endpoint). */
-  broadcaster?: (target: { url: string; serviceRoleKey: string }) => AssignmentBroadcaster;
+  /**
+   * Replace how the waiver endpoint announces assignments (default: the REST broadcast endpoint).
+   * With TLS, `dispatcher` is an undici dispatcher that trusts the target (pass it to fetch).
+   */
+  broadcaster?: (target: {
+    url: string;
+    serviceRoleKey: string;
+    dispatcher: Dispatcher | undefined;
+  }) => AssignmentBroadcaster;
   logger?: Logger;
 }
 
@@ -139,8 +161,22 @@ export function resolveJwtMode(option: JwtMode | undefined, env: NodeJS.ProcessE
   return value as JwtMode;
 }
 
+/** What clients need to trust a TLS target. */
+export interface LocalTargetTls {
+  /** The CA (generated) or the certificate file's contents (given files), PEM. */
+  readonly caPem: string;
+  /** A file holding caPem: what NODE_EXTRA_CA_CERTS should name. */
+  readonly caFile: string;
+  /** SHA-256 fingerprint of what clients trust (the generated CA, or the given certificate). */
+  readonly fingerprint256: string;
+}
+
 export interface LocalTarget {
-  /** http://host:port — what SUPABASE_URL should be. */
+  /**
+   * http://host:port, or https://host:port with TLS — what SUPABASE_URL should be. IPv6 hosts are
+   * bracketed; under TLS a wildcard host (0.0.0.0, ::) is replaced by a loopback address the
+   * certificate covers.
+   */
   readonly url: string;
   readonly host: string;
   readonly port: number;
@@ -165,6 +201,8 @@ export interface LocalTarget {
   readonly databaseUrl: string;
   readonly adminToken: string;
   readonly broadcastChannel: string;
+  /** Set when the target serves TLS. */
+  readonly tls: LocalTargetTls | undefined;
   readonly context: TargetContext;
   readonly gateway: RealtimeGateway;
   readonly feed: ChangeFeed;
@@ -183,15 +221,20 @@ export interface LocalTarget {
   stop(): Promise<void>;
 }
 
-/** The seed's broadcastSessionAssignment: POST the Realtime REST broadcast with the service key. */
+/**
+ * The seed's broadcastSessionAssignment: POST the Realtime REST broadcast with the service key.
+ * `dispatcher` carries the trust for a TLS target (see createSelfDispatcher).
+ */
 export function restBroadcaster(
   url: string,
   serviceRoleKey: string,
   channel: string,
   logger: Logger,
+  dispatcher?: Dispatcher,
 ): AssignmentBroadcaster {
   return async (event, payload) => {
-    const response = await fetch(`${url}/realtime/v1/api/broadcast`, {
+    const init: RequestInitWithDispatcher = {
+      ...(dispatcher ? { dispatcher } : {}),
       method: 'POST',
       headers: {
         apikey: serviceRoleKey,
@@ -200,7 +243,8 @@ export function restBroadcaster(
       },
       body: JSON.stringify({ messages: [{ topic: channel, event, payload, private: false }] }),
       signal: AbortSignal.timeout(10_000),
-    });
+    };
+    const response = await fetch(`${url}/realtime/v1/api/broadcast`, init);
     await response.body?.cancel();
     if (!response.ok) {
       logger.warn('broadcast failed; postgres_changes is the fallback', { status: response.status, event });
@@ -243,6 +287,8 @@ export async function startTarget(options: TargetOptions = {}): Promise<LocalTar
         },
       );
     }
+    const tls = await resolveTargetTls(options.tls, { host, logger });
+    if (tls) cleanups.push(() => tls.remove());
     const metrics = createTargetMetrics();
     const issuer = { current: 'supabase-demo' };
     const keys = await createKeyRing({
@@ -331,17 +377,21 @@ export async function startTarget(options: TargetOptions = {}): Promise<LocalTar
         (app) => registerAuthRoutes(app, context, auth),
         (app) => registerSigningKeyRoutes(app, rotation, adminToken),
       ],
+      https: tls ? { key: tls.key, cert: tls.cert } : undefined,
     });
     cleanups.push(() => http.close());
     const boundPort = await listen(http, host, port);
     gateway.attach(http.server);
     phase('http');
-    const url = `http://${host}:${boundPort}`;
+    const url = `${tls ? 'https' : 'http'}://${urlHost(advertisedHost(host, tls))}:${boundPort}`;
     const authUrl = `${url}/auth/v1`;
     issuer.current = authUrl;
+    // One dispatcher per target for its calls to itself; closed on stop().
+    const selfDispatcher = tls ? createSelfDispatcher(tls) : undefined;
+    if (selfDispatcher) cleanups.push(() => selfDispatcher.close());
     announcer.current = options.broadcaster
-      ? options.broadcaster({ url, serviceRoleKey: keys.serviceRoleKey })
-      : restBroadcaster(url, keys.serviceRoleKey, broadcastChannel, logger);
+      ? options.broadcaster({ url, serviceRoleKey: keys.serviceRoleKey, dispatcher: selfDispatcher })
+      : restBroadcaster(url, keys.serviceRoleKey, broadcastChannel, logger, selfDispatcher);
 
     let stopped: Promise<void> | undefined;
     const target: LocalTarget = {
@@ -361,6 +411,7 @@ export async function startTarget(options: TargetOptions = {}): Promise<LocalTar
       databaseUrl: db.databaseUrl,
       adminToken,
       broadcastChannel,
+      tls: tls ? { caPem: tls.caPem, caFile: tls.caFile, fingerprint256: tls.fingerprint256 } : undefined,
       context,
       gateway,
       feed,
@@ -379,8 +430,11 @@ export async function startTarget(options: TargetOptions = {}): Promise<LocalTar
           stopKeyRotation();
           await bounded('gateway close', () => gateway.close(), logger);
           await bounded('change feed stop', () => feed.stop(), logger);
+          // Its keep-alive sockets to the target would otherwise hold http.close() open.
+          if (selfDispatcher) await bounded('self dispatcher close', () => selfDispatcher.close(), logger);
           await bounded('http close', () => http.close(), logger);
           await db.stop();
+          if (tls) await bounded('TLS directory removal', () => tls.remove(), logger);
         })();
         return stopped;
       },

@@ -32,6 +32,7 @@ export const ERROR_REASONS = [
   'unauthorized', // Unauthorized: no permission for the topic
   'rate_limit', // Too many joins/messages/channels per second
   'connection_limit', // Too many connected users / channels per connection
+  'tls', // certificate not trusted / expired / wrong name; a plain-http port answering TLS
   'transport', // socket closed, transport failure, heartbeat timeout
   'timeout', // no join reply within the push timeout
   'binding_mismatch', // postgres_changes binding mismatch

@@ -102,3 +102,37 @@ function readCaFile(file: string, source: string | undefined): string {
   }
   return text;
 }
+
+/**
+ * How Node and OpenSSL word a TLS failure (an untrusted or expired certificate, a name mismatch, a
+ * plain-http port answering a TLS hello): a failure of trust or setup, not of the network.
+ */
+export const TLS_FAILURE_PATTERN =
+  /self[- ]signed certificate|unable to (get|verify) (the first |local )?(issuer )?certificate|certificate (has )?expired|certificate is not yet valid|Hostname\/IP does not match|ERR_TLS_|ERR_SSL_|CERT_HAS_EXPIRED|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|SSL routines|wrong version number|packet length too long/i;
+
+export const TLS_TRUST_HINT =
+  "trust the project's certificate authority: set tls.caFile in the environment (for `canary target --tls`, the CA file it prints), or NODE_EXTRA_CA_CERTS; a plain http:// project needs an http:// URL";
+
+/** The text of an error and its causes, for matching TLS failures wrapped by fetch or ws. */
+export function errorChainText(error: unknown): string {
+  const parts: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current !== undefined && current !== null; depth += 1) {
+    if (current instanceof Error) {
+      parts.push(current.message);
+      const code = (current as NodeJS.ErrnoException).code;
+      if (typeof code === 'string') parts.push(code);
+      current = current.cause;
+    } else {
+      parts.push(String(current));
+      break;
+    }
+  }
+  return parts.join(': ');
+}
+
+export function isTlsFailure(errorOrText: unknown): boolean {
+  return TLS_FAILURE_PATTERN.test(
+    typeof errorOrText === 'string' ? errorOrText : errorChainText(errorOrText),
+  );
+}

@@ -21,7 +21,7 @@ import {
   type MechanicSession,
 } from '../auth/index.js';
 import type { CanaryMetrics } from '../metrics/index.js';
-import { ProjectTransport, TlsTrust } from '../net/index.js';
+import { errorChainText, isTlsFailure, ProjectTransport, TLS_TRUST_HINT, TlsTrust } from '../net/index.js';
 import { CanaryError, silentLogger, type Logger } from '../shared/index.js';
 
 /** What the probe needs from a started local target. */
@@ -408,11 +408,14 @@ export async function checkReachable(
       status = response.status;
       await response.body?.cancel().catch(() => {});
     } catch (error) {
+      const tls = isTlsFailure(error);
       throw new CanaryError(
         'TARGET_UNREACHABLE',
-        `environment "${env.name}": cannot reach ${env.supabaseUrl}: ${(error as Error).message}`,
+        `environment "${env.name}": ${tls ? 'TLS with' : 'cannot reach'} ${env.supabaseUrl}${tls ? ' failed' : ''}: ${errorChainText(error)}`,
         {
-          hint: `check remote.supabaseUrl${where} and the network (DNS, proxy, firewall); the canary retries on its own`,
+          hint: tls
+            ? `${TLS_TRUST_HINT}${where}`
+            : `check remote.supabaseUrl${where} and the network (DNS, proxy, firewall); the canary retries on its own`,
           cause: error,
         },
       );

@@ -23,6 +23,17 @@ const cases: [input: unknown, expected: ErrorReason][] = [
   ['HTTP 429: Too many connected users', 'connection_limit'],
   ['HTTP 429', 'connection_limit'],
   ['ChannelRateLimitReached: Too many channels', 'connection_limit'],
+  ['transport failure: self-signed certificate in certificate chain', 'tls'],
+  ['transport failure: unable to verify the first certificate', 'tls'],
+  [
+    "transport failure: Hostname/IP does not match certificate's altnames: IP: 10.0.0.1 is not in the cert's list",
+    'tls',
+  ],
+  ['transport failure: certificate has expired', 'tls'],
+  [
+    'transport failure: write EPROTO 80C8…:error:0A00010B:SSL routines:ssl3_get_record:wrong version number',
+    'tls',
+  ],
   ['socket closed: 1006', 'transport'],
   ['socket closed: 1000 (heartbeat timeout)', 'transport'],
   ['channel error: transport failure', 'transport'],

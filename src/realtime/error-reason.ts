@@ -5,10 +5,13 @@
  * text is folded here. The first matching rule wins, so specific codes come before generic words
  * (e.g. `heartbeat timeout` is a transport failure, not a join timeout).
  */
+import { TLS_FAILURE_PATTERN } from '../net/index.js';
 import type { AuthReason, ErrorReason } from './types.js';
 
 const rules: readonly { reason: ErrorReason; pattern: RegExp }[] = [
   { reason: 'binding_mismatch', pattern: /mismatch between server and client bindings/i },
+  // Before `transport`: "transport failure: self-signed certificate…" is a trust problem to fix.
+  { reason: 'tls', pattern: TLS_FAILURE_PATTERN },
   {
     reason: 'auth',
     pattern:

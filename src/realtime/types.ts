@@ -25,6 +25,7 @@ export type ErrorReason =
   | 'unauthorized'
   | 'rate_limit'
   | 'connection_limit'
+  | 'tls'
   | 'transport'
   | 'timeout'
   | 'binding_mismatch'

@@ -1,11 +1,14 @@
 /**
- * Shared test fixtures: a real local target per test file (withTarget) and a real supabase-js
- * client wired with the `ws` transport Node 20 needs (createSupabaseClient).
+ * Shared test fixtures: a real local target per test file (withTarget), a real supabase-js
+ * client wired with the `ws` transport Node 20 needs (createSupabaseClient), and fetch options
+ * for a TLS target (through).
  */
 import { createClient, type SupabaseClient, type SupabaseClientOptions } from '@supabase/supabase-js';
+import type { Dispatcher } from 'undici';
 import { afterAll, beforeAll } from 'vitest';
 import WebSocket from 'ws';
 import { startTarget, type LocalTarget, type TargetOptions } from '../../src/local-target/index.js';
+import type { RequestInitWithDispatcher } from '../../src/local-target/tls/server-tls.js';
 
 /**
  * Starts a target before the file's tests and stops it after. Read `.current` inside tests
@@ -60,4 +63,10 @@ export function createSupabaseClient(
   // would join with the anon key (and see nothing through RLS). Set it now, like a signed-in app.
   if (accessToken) void client.realtime.setAuth(accessToken);
   return client;
+}
+
+/** fetch() options that send the request through `dispatcher` (e.g. an undici Agent trusting a CA). */
+export function through(dispatcher: Dispatcher, init: RequestInit = {}): RequestInit {
+  const withDispatcher: RequestInitWithDispatcher = { ...init, dispatcher };
+  return withDispatcher;
 }

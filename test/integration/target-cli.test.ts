@@ -26,7 +26,10 @@ afterEach(() => {
   for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
 });
 
-function spawnCli(args: string[]): {
+function spawnCli(
+  args: string[],
+  env: Record<string, string> = {},
+): {
   child: ChildProcess;
   stdout: () => string;
   stderr: () => string;
@@ -34,7 +37,7 @@ function spawnCli(args: string[]): {
 } {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'target', ...args], {
     cwd: ROOT,
-    env: { ...process.env, LOG_FORMAT: 'text' },
+    env: { ...process.env, LOG_FORMAT: 'text', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);
@@ -196,6 +199,53 @@ describe('canary target', () => {
     expect(mode.stderr()).toMatch(/CLI_USAGE: --jwt-mode "rsa" is not a JWT mode\n\s+fix: use legacy/);
     expect(await ttl.exit).toBe(2);
     expect(ttl.stderr()).toMatch(/CLI_USAGE: --access-token-ttl "soon" is not a token lifetime\n\s+fix: /);
+  });
+
+  it('serves https with --tls and prints the CA file as NODE_EXTRA_CA_CERTS, which a client can use as it is', async () => {
+    const target = await startCli(['--port', '0', '--tls', '--seed-mechanics', '0']);
+    const caFile = target.env.CANARY_TLS_CA_FILE ?? '';
+    try {
+      expect(target.env.SUPABASE_URL).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+      expect(target.env.SUPABASE_JWKS_URL).toBe(`${target.env.SUPABASE_URL}/auth/v1/.well-known/jwks.json`);
+      expect(target.env.NODE_EXTRA_CA_CERTS).toBe(caFile);
+      expect(fs.readFileSync(caFile, 'utf8')).toContain('-----BEGIN CERTIFICATE-----');
+      expect(target.stderr()).toContain(`tlsCaFile=${caFile}`);
+      expect(target.stderr()).toMatch(/tlsCaFingerprint256=([0-9A-F]{2}:){31}[0-9A-F]{2}/);
+      // A separate Node process, trusting the CA only through the printed line.
+      const client = spawn(
+        process.execPath,
+        [
+          '-e',
+          'fetch(process.argv[1]).then(async (r) => console.log(r.status, await r.text()))',
+          `${target.env.SUPABASE_URL}/healthz`,
+        ],
+        {
+          env: { ...process.env, NODE_EXTRA_CA_CERTS: target.env.NODE_EXTRA_CA_CERTS },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      children.push(client);
+      let output = '';
+      client.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      client.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      expect(await new Promise((resolve) => client.once('exit', resolve))).toBe(0);
+      expect(output.trim()).toBe('200 {"status":"ok"}');
+    } finally {
+      target.child.kill('SIGTERM');
+      expect(await target.exit).toBe(0);
+    }
+    expect(fs.existsSync(path.dirname(caFile))).toBe(false);
+  });
+
+  it('refuses --tls-cert without --tls-key, and a CANARY_TARGET_TLS that is not 1 or 0, with a hint', async () => {
+    const certOnly = spawnCli(['--port', '0', '--tls-cert', 'cert.pem']);
+    const badEnv = spawnCli(['--port', '0'], { CANARY_TARGET_TLS: 'maybe' });
+    expect(await certOnly.exit).toBe(2);
+    expect(certOnly.stderr()).toMatch(
+      /CLI_USAGE: --tls-cert is given without --tls-key\n\s+fix: pass both --tls-cert <file> and --tls-key <file>/,
+    );
+    expect(await badEnv.exit).toBe(2);
+    expect(badEnv.stderr()).toMatch(/CLI_USAGE: CANARY_TARGET_TLS is "maybe", not 1 or 0\n\s+fix: /);
   });
 
   it('refuses a malformed flag with a hint', async () => {

@@ -2,7 +2,8 @@
  * `canary target`: runs the local target on its own and prints `KEY=value` lines (stdout) ready
  * for a shell or a .env file — URL, keys, database URL, a sample mechanic and the fault admin
  * token. Runs until SIGINT/SIGTERM, then stops everything: Postgres, sockets, and the data
- * directory unless --data-dir asked to keep one. Logs go to stderr.
+ * directory unless --data-dir asked to keep one. Logs go to stderr. With --tls (or --tls-cert and
+ * --tls-key) the same port serves https:// and wss://, and the lines name the file clients trust.
  */
 import type { Command } from 'commander';
 import { CanaryError, createLogger, type LogLevel } from '../../shared/index.js';
@@ -11,8 +12,10 @@ import {
   JWT_MODES,
   parseFaultFlags,
   startTarget,
+  tlsFromEnvironment,
   type JwtMode,
   type LocalTarget,
+  type TargetTlsOption,
 } from '../../local-target/index.js';
 
 export const DEFAULT_TARGET_PORT = 54321;
@@ -33,6 +36,9 @@ interface TargetFlags {
   fault?: string[];
   faultSeed?: string;
   logLevel: string;
+  tls?: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 function port(value: string, flag: string, allowZero: boolean): number {
@@ -79,6 +85,18 @@ export function accessTokenTtl(value: string | undefined): number | undefined {
   return ms / 1000;
 }
 
+/**
+ * TLS from the flags: --tls-cert / --tls-key (both, checked by the target before it starts) imply
+ * TLS with those files; --tls alone a certificate made for this run; neither, CANARY_TARGET_TLS.
+ */
+function tlsFlags(flags: Pick<TargetFlags, 'tls' | 'tlsCert' | 'tlsKey'>): TargetTlsOption | undefined {
+  if (flags.tlsCert !== undefined || flags.tlsKey !== undefined) {
+    return { certFile: flags.tlsCert, keyFile: flags.tlsKey };
+  }
+  if (flags.tls === true || tlsFromEnvironment()) return true;
+  return undefined;
+}
+
 function logLevel(value: string): LogLevel {
   if (value === 'debug' || value === 'info' || value === 'warn' || value === 'error') return value;
   throw new CanaryError('CLI_USAGE', `--log-level ${JSON.stringify(value)} is not a level`, {
@@ -90,6 +108,10 @@ function logLevel(value: string): LogLevel {
 export async function environmentLines(target: LocalTarget, mechanics: number): Promise<string[]> {
   const lines = [
     `SUPABASE_URL=${target.url}`,
+    // Node reads NODE_EXTRA_CA_CERTS at start-up: export these lines before starting a client.
+    ...(target.tls === undefined
+      ? []
+      : [`NODE_EXTRA_CA_CERTS=${target.tls.caFile}`, `CANARY_TLS_CA_FILE=${target.tls.caFile}`]),
     `SUPABASE_ANON_KEY=${target.anonKey}`,
     `SUPABASE_SERVICE_ROLE_KEY=${target.serviceRoleKey}`,
     `SUPABASE_PUBLISHABLE_KEY=${target.publishableKey}`,
@@ -138,6 +160,12 @@ export function register(program: Command): void {
     .option('--db-port <port>', 'Postgres port (default: a free port)')
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option(
+      '--tls',
+      'serve https:// and wss:// with a CA and certificate made for this run (also CANARY_TARGET_TLS=1)',
+    )
+    .option('--tls-cert <file>', 'serve TLS with this PEM certificate (and chain); needs --tls-key')
+    .option('--tls-key <file>', 'the PEM private key of --tls-cert')
+    .option(
       '--jwt-secret <secret>',
       'legacy HS256 secret (at least 32 characters; default: random per run; not with --jwt-mode asymmetric)',
     )
@@ -184,10 +212,12 @@ export function register(program: Command): void {
       accessTokenTtl(flags.accessTokenTtl);
       const faults = parseFaultFlags({ faults: flags.faults, fault: flags.fault });
       const faultSeed = flags.faultSeed === undefined ? undefined : count(flags.faultSeed, '--fault-seed');
+      const tls = tlsFlags(flags);
       const started = performance.now();
       const target = await startTarget({
         host: flags.host,
         port: port(flags.port, '--port', true),
+        tls,
         dbPort: flags.dbPort === undefined ? undefined : port(flags.dbPort, '--db-port', false),
         jwtSecret: flags.jwtSecret,
         jwtMode: jwtMode(flags.jwtMode),
@@ -209,6 +239,9 @@ export function register(program: Command): void {
           startedMs: Math.round(performance.now() - started),
           postgresPid: target.db.pid,
           dataDir: target.db.dataDir,
+          ...(target.tls
+            ? { tlsCaFile: target.tls.caFile, tlsCaFingerprint256: target.tls.fingerprint256 }
+            : {}),
         });
         logger.info('stopping local target', { signal: await signal });
       } finally {
