@@ -77,7 +77,15 @@ export type ClientReply =
   | { kind: 'error'; message: string };
 
 export type TargetCommand =
-  { kind: 'broadcast'; perSecond: number; seconds: number } | { kind: 'stats' } | { kind: 'stop' };
+  | { kind: 'broadcast'; perSecond: number; seconds: number }
+  | { kind: 'stats' }
+  /** The reconnect storm: the gateway's join-rate limit from now on. */
+  | { kind: 'join-limit'; perSecond: number }
+  /** The reconnect storm: every socket dropped at once by the disconnect fault (then turned off). */
+  | { kind: 'drop' }
+  /** The reconnect storm: one numbered broadcast (`canary_event_id` = `storm-<seq>`). */
+  | { kind: 'broadcast-seq'; seq: number }
+  | { kind: 'stop' };
 
 /**
  * The socket floors: sockets that connect (and, over TLS, finish the handshake) to a server that
@@ -127,6 +135,11 @@ export type TargetReply =
   | { kind: 'ready'; url: string; anonKey: string; token: string; caPem?: string }
   | { kind: 'broadcasted'; broadcasts: number; recipients: number; elapsedMs: number }
   | { kind: 'stats'; connections: number; channels: number }
+  | { kind: 'join-limit-set'; perSecond: number }
+  /** droppedAt: CLOCK_MONOTONIC ms when the fault's tick closed the sockets. */
+  | { kind: 'dropped'; dropped: number; droppedAt: number; left: number }
+  /** sentAt: CLOCK_MONOTONIC ms just before the fan-out. */
+  | { kind: 'sent'; seq: number; sentAt: number; recipients: number }
   | { kind: 'error'; message: string };
 
 export function percentile(sorted: Float64Array, p: number): number {

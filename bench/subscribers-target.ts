@@ -7,13 +7,18 @@
  * receive time minus that stamp is therefore what loopback plus the harness adds, without the
  * time the target spends walking the other sockets of the same fan-out.
  *
- * Started by bench/subscribers.ts over IPC; not meant to be run by hand.
+ * The reconnect storm (bench/reconnect-storm.ts) also drives it: the join-rate limit, dropping
+ * every socket with the disconnect fault, and numbered broadcasts.
+ *
+ * With BENCH_TLS=1 the target serves https:// and wss:// only (its own CA; the CA goes back in the
+ * ready reply). Started by bench/subscribers.ts over IPC; not meant to be run by hand.
  */
 import WebSocket from 'ws';
 import { startTarget } from '../src/local-target/index.js';
 import {
   BENCH_CHANNEL,
   BENCH_EVENT,
+  monotonicMs,
   SENT_AT_DIGITS,
   SENT_AT_PLACEHOLDER,
   type TargetCommand,
@@ -56,6 +61,7 @@ WebSocket.prototype.send = function send(this: WebSocket, data: SendData, ...res
 const reply = (message: TargetReply): void => void process.send?.(message);
 
 const target = await startTarget({
+  tls: process.env.BENCH_TLS === '1',
   // The benchmark measures clients, not the Free plan's quotas.
   limits: {
     maxConcurrentConnections: 100_000,
@@ -84,11 +90,44 @@ async function broadcastAtRate(perSecond: number, seconds: number): Promise<Targ
   return { kind: 'broadcasted', broadcasts: total, recipients, elapsedMs: performance.now() - started };
 }
 
+/**
+ * Drops every socket at once with the target's disconnect fault (close code 1006: the sockets are
+ * terminated, as when a connection is lost), then turns the fault off before anyone reconnects
+ * (the lean client's first retry comes after 1 s).
+ */
+async function dropAll(): Promise<TargetReply> {
+  const before = target.gateway.stats().connections;
+  await target.faults.update({ disconnects: { everyMs: 50, fraction: 1, code: 1006 } });
+  const started = Date.now();
+  while (target.gateway.stats().connections > 0 && Date.now() - started < 2_000) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  const droppedAt = monotonicMs();
+  await target.faults.update({ disconnects: { everyMs: 0 } });
+  const left = target.gateway.stats().connections;
+  return { kind: 'dropped', dropped: before - left, droppedAt, left };
+}
+
+function broadcastSeq(seq: number): TargetReply {
+  const sentAt = monotonicMs();
+  const recipients = target.gateway.broadcast(BENCH_CHANNEL, BENCH_EVENT, {
+    assignmentId: `storm-${seq}`,
+    metadata: { canary_event_id: `storm-${seq}` },
+  });
+  return { kind: 'sent', seq, sentAt, recipients };
+}
+
 process.on('message', (command: TargetCommand) => {
   void (async () => {
     try {
       if (command.kind === 'broadcast') reply(await broadcastAtRate(command.perSecond, command.seconds));
       else if (command.kind === 'stats') reply({ kind: 'stats', ...target.gateway.stats() });
+      else if (command.kind === 'join-limit') {
+        // The gateway reads its plan limits on every join, so the benchmark can change this one live.
+        (target.context.limits as { maxJoinsPerSecond: number }).maxJoinsPerSecond = command.perSecond;
+        reply({ kind: 'join-limit-set', perSecond: command.perSecond });
+      } else if (command.kind === 'drop') reply(await dropAll());
+      else if (command.kind === 'broadcast-seq') reply(broadcastSeq(command.seq));
       else {
         await target.stop();
         process.exit(0);
@@ -102,4 +141,10 @@ process.on('disconnect', () => {
   void target.stop().finally(() => process.exit(0));
 });
 
-reply({ kind: 'ready', url: target.url, anonKey: target.anonKey, token: mechanic.token });
+reply({
+  kind: 'ready',
+  url: target.url,
+  anonKey: target.anonKey,
+  token: mechanic.token,
+  ...(target.tls ? { caPem: target.tls.caPem } : {}),
+});

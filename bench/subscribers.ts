@@ -31,126 +31,43 @@
  * each a short function over the same client processes; the client side and the target side are
  * already their own files.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { installArtillery, startArtillery, stopArtillery } from './artillery-holder.js';
+import {
+  argument,
+  ask,
+  endChild,
+  fdLimit,
+  listArgument,
+  nextMessage,
+  positive,
+  spawnNode,
+} from './bench-processes.js';
 import {
   DEFAULT_FLOORS,
   FLOOR_KINDS,
   treeCpuMicros,
   treeRssBytes,
-  type ClientCommand,
   type FloorGrowResult,
   type FloorKind,
   type FloorServerReply,
   type ClientKind,
   type ClientReply,
   type GrowResult,
-  type TargetCommand,
   type TargetReply,
   type WindowResult,
 } from './bench-common.js';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const WANTED_FD_LIMIT = 200_000;
-const REPLY_TIMEOUT_MS = 300_000;
 const DRAIN_MS = 2_000;
 const LATE_DELIVERY_WAIT_MS = 10_000;
 
 type BenchKind = ClientKind | 'artillery';
 const ALL_KINDS: BenchKind[] = ['lean', 'realtime-js', 'supabase-js', 'naive-ws', 'ws-floor', 'artillery'];
 
-function argument(name: string, fallback: string): string {
-  const index = process.argv.indexOf(`--${name}`);
-  return index >= 0 ? (process.argv[index + 1] ?? fallback) : fallback;
-}
-
-/** A comma-separated list; `none` (or an empty value) is the empty list. */
-function listArgument(name: string, fallback: string): string[] {
-  const value = argument(name, fallback).trim();
-  if (value === '' || value === 'none') return [];
-  return value.split(',').map((item) => item.trim());
-}
-
 const verdict = (met: boolean): string => (met ? 'met' : 'missed');
-
-function positive(name: string, fallback: number): number {
-  const value = Number(argument(name, String(fallback)));
-  if (!Number.isFinite(value) || value <= 0) {
-    throw new Error(`--${name} must be a positive number (got "${argument(name, '')}")`);
-  }
-  return value;
-}
-
-function hardFdLimit(): number {
-  const value = spawnSync('bash', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).stdout.trim();
-  return value === 'unlimited' ? WANTED_FD_LIMIT : Number(value);
-}
-
-const fdLimit = Math.min(WANTED_FD_LIMIT, hardFdLimit());
-
-/** Node under a raised descriptor limit, with an IPC channel. */
-function spawnNode(script: string, nodeFlags: string[], env: Record<string, string>): ChildProcess {
-  return spawn(
-    'bash',
-    [
-      '-c',
-      `ulimit -n ${fdLimit} && exec "$0" "$@"`,
-      process.execPath,
-      '--import',
-      'tsx',
-      ...nodeFlags,
-      path.join(HERE, script),
-    ],
-    { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
-  );
-}
-
-function nextMessage<T>(child: ChildProcess, timeoutMs = REPLY_TIMEOUT_MS): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const cleanup = (): void => {
-      clearTimeout(timer);
-      child.off('message', onMessage);
-      child.off('exit', onExit);
-    };
-    const onMessage = (message: T): void => {
-      cleanup();
-      resolve(message);
-    };
-    const onExit = (code: number | null): void => {
-      cleanup();
-      reject(new Error(`child process exited (${code}) before replying`));
-    };
-    const timer = setTimeout(() => {
-      cleanup();
-      reject(new Error(`no reply within ${timeoutMs} ms`));
-    }, timeoutMs);
-    child.on('message', onMessage);
-    child.once('exit', onExit);
-  });
-}
-
-async function ask<T>(child: ChildProcess, command: ClientCommand | TargetCommand): Promise<T> {
-  const reply = nextMessage<T>(child);
-  child.send(command);
-  const message = await reply;
-  if ((message as { kind?: string }).kind === 'error') {
-    throw new Error((message as { message?: string }).message ?? 'child error');
-  }
-  return message;
-}
-
-async function endChild(child: ChildProcess, command: ClientCommand | TargetCommand): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.send(command);
-  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-  await exited;
-  clearTimeout(timer);
-}
 
 type Transport = 'ws' | 'wss';
 const ALL_TRANSPORTS: Transport[] = ['ws', 'wss'];
