@@ -69,7 +69,12 @@ function openOne(): Promise<boolean> {
       socket.resume();
       held.push(socket);
     } else if (kind === 'tls-transport') {
-      const socket = transport.connectTls({ host: 'localhost', port: server.tlsPort }) as tls.TLSSocket;
+      // By address, with the certificate's name for SNI, like the other TLS floors (no DNS lookup).
+      const socket = transport.connectTls({
+        host: HOST,
+        port: server.tlsPort,
+        servername: 'localhost',
+      }) as tls.TLSSocket;
       socket.once('secureConnect', () => {
         if (socket.isSessionReused()) resumed += 1;
         settle(socket.authorized);

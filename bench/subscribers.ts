@@ -465,7 +465,8 @@ async function main(): Promise<void> {
       `descriptor limit per process ${fdLimit}; took ${((Date.now() - started) / 1000).toFixed(0)} s`,
   );
   console.log(
-    `Command: npm run bench:subscribers -- --kinds ${kinds.join(',')} --small ${small} --large ${large} ` +
+    `Command: npm run bench:subscribers -- --kinds ${kinds.join(',') || 'none'} --transports ${transports.join(',') || 'none'} ` +
+      `--floors ${floors.join(',') || 'none'} --small ${small} --large ${large} ` +
       `--deliveries-per-second ${deliveriesPerSecond} --seconds ${seconds}${ceiling > 0 ? ` --ceiling ${ceiling}` : ''}`,
   );
   if (floorResults.length > 0) {
