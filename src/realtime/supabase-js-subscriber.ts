@@ -50,6 +50,11 @@ export interface SupabaseJsSubscriberOptions {
 
 interface ReceiveStamp {
   at: number;
+  /**
+   * Why the last socket failed, as `ws` saw it (e.g. an untrusted certificate): realtime-js only
+   * reports "transport failure", so the subscriber adds this to its CHANNEL_ERROR message.
+   */
+  socketError: string | undefined;
 }
 
 /**
@@ -69,6 +74,12 @@ function stampingTransport(
       // Registered before realtime-js assigns onmessage, so it runs first for every frame.
       this.on('message', () => {
         stamp.at = clock.now();
+      });
+      this.on('error', (error: Error) => {
+        stamp.socketError = error.message;
+      });
+      this.on('open', () => {
+        stamp.socketError = undefined;
       });
       if (onTiming) {
         this.once('upgrade', (response: IncomingMessage) => {
@@ -101,7 +112,7 @@ class SupabaseJsSubscriber implements Subscriber {
   readonly id: string;
   private readonly config: SubscriberConfig;
   private readonly options: SupabaseJsSubscriberOptions;
-  private readonly stamp: ReceiveStamp = { at: 0 };
+  private readonly stamp: ReceiveStamp = { at: 0, socketError: undefined };
   private client: SupabaseClient | null = null;
   private stopped = false;
   private stopTokenUpdates: (() => void) | undefined;
@@ -392,7 +403,12 @@ class SupabaseJsSubscriber implements Subscriber {
     if (this.stopped) return;
     const at = this.config.clock.now();
     if (status === 'CHANNEL_ERROR') {
-      const message = error ? this.describe(error) : 'channel error';
+      const described = error ? this.describe(error) : 'channel error';
+      const socketError = this.stamp.socketError;
+      const message =
+        socketError && /transport failure/i.test(described)
+          ? `${described} (${this.describe(socketError)})`
+          : described;
       this.config.handlers.onStatus({ status, at, channel, reason: mapErrorReason(message), message });
     } else if (status === 'TIMED_OUT') {
       this.config.handlers.onStatus({ status, at, channel, reason: 'timeout' });

@@ -18,6 +18,14 @@ import {
   type ResolvedEnvironment,
 } from '../../src/probe/index.js';
 import { startTarget, type LocalTarget } from '../../src/local-target/index.js';
+import { ProjectTransport } from '../../src/net/index.js';
+import {
+  createLeanSubscriber,
+  createSupabaseJsSubscriber,
+  fixedToken,
+  type StatusChange,
+} from '../../src/realtime/index.js';
+import { systemClock } from '../../src/shared/index.js';
 import { booksBalance, createRunner, metricSum } from './probe-support.js';
 
 let env: ResolvedEnvironment;
@@ -130,6 +138,35 @@ describe('the probe over TLS', () => {
       expect(status.delivered + status.late, name).toBe(3);
     }
   }, 90_000);
+
+  it('reports an untrusted certificate to both subscriber kinds as the tls reason, not a plain transport failure', async () => {
+    if (!target) throw new Error('no target');
+    const mechanic = await target.createMechanic({ name: 'tls-untrusted' });
+    for (const create of [createLeanSubscriber, createSupabaseJsSubscriber]) {
+      const statuses: StatusChange[] = [];
+      const subscriber = create({
+        id: `untrusted-${create.name}`,
+        supabaseUrl: target.url,
+        anonKey: target.publishableKey,
+        transport: new ProjectTransport(), // the system roots only: the per-run CA is unknown
+        tokens: fixedToken(mechanic.token),
+        schema: 'public',
+        table: 'session_assignments',
+        changesChannel: 'tls-untrusted-changes',
+        broadcastChannel: 'tls-untrusted',
+        broadcastEvent: 'new_assignment',
+        paths: ['broadcast'],
+        clock: systemClock,
+        handlers: { onStatus: (change) => statuses.push(change), onDelivery: () => {} },
+      });
+      subscriber.start();
+      await expect.poll(() => statuses.length, { timeout: 10_000 }).toBeGreaterThan(0);
+      await subscriber.stop();
+      expect(statuses[0]?.status, create.name).toBe('CHANNEL_ERROR');
+      expect(statuses[0]?.reason, create.name).toBe('tls');
+      expect(statuses[0]?.message, create.name).toMatch(/self[- ]signed certificate/);
+    }
+  }, 60_000);
 
   it('reports an untrusted certificate as a TLS failure with the fix, and works once tls.caFile names the CA', async () => {
     if (!target?.tls) throw new Error('the target does not serve TLS');
