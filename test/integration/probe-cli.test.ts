@@ -51,13 +51,13 @@ const fastProbe = (interval = '2s'): string =>
 const FAST_PROBE = fastProbe();
 
 describe('canary run', () => {
-  it('runs for --duration 20s against the local target and exports non-zero delivery latency for both realtime paths', async () => {
+  it('runs for --duration 12s against the local target and exports non-zero delivery latency for both realtime paths', async () => {
     const dir = tempDir();
     const config = writeConfig(
       dir,
       `version: canary/v1\nenvironments:\n  - name: local\n    local: {}\n${FAST_PROBE}\nsloFiles: [${path.join(repoRoot, 'slos/delivery.yaml')}]\n`,
     );
-    const run = runCli(['--config', config, '--duration', '20s', '--port', '0', '--summary-every', '5s']);
+    const run = runCli(['--config', config, '--duration', '12s', '--port', '0', '--summary-every', '5s']);
     const url = await run.exporterUrl();
     let metrics = '';
     for (let i = 0; i < 60; i++) {
