@@ -20,6 +20,7 @@ import type { IncomingMessage } from 'node:http';
 import WebSocket from 'ws';
 import {
   defaultTransport,
+  isTlsFailure,
   phasesOf,
   socketStamps,
   type PhaseTiming,
@@ -51,8 +52,8 @@ export interface SupabaseJsSubscriberOptions {
 interface ReceiveStamp {
   at: number;
   /**
-   * Why the last socket failed, as `ws` saw it (e.g. an untrusted certificate): realtime-js only
-   * reports "transport failure", so the subscriber adds this to its CHANNEL_ERROR message.
+   * Why the last socket failed, as `ws` saw it: realtime-js only reports "transport failure", so
+   * the subscriber adds a TLS failure (an untrusted certificate) to its CHANNEL_ERROR message.
    */
   socketError: string | undefined;
 }
@@ -405,8 +406,10 @@ class SupabaseJsSubscriber implements Subscriber {
     if (status === 'CHANNEL_ERROR') {
       const described = error ? this.describe(error) : 'channel error';
       const socketError = this.stamp.socketError;
+      // Only a TLS failure is added: it is the canary's own trust setup, not the project's answer.
+      // A refused upgrade (401/429) stays the bare transport failure a browser's realtime-js sees.
       const message =
-        socketError && /transport failure/i.test(described)
+        socketError && isTlsFailure(socketError) && /transport failure/i.test(described)
           ? `${described} (${this.describe(socketError)})`
           : described;
       this.config.handlers.onStatus({ status, at, channel, reason: mapErrorReason(message), message });
