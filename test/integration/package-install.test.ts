@@ -175,8 +175,8 @@ describe('the realtime-canary npm package', { timeout: 240_000 }, () => {
     expect(result.stderr).toContain('local target stopped');
   });
 
-  it('runs the built-in default config for 20 s with every path delivered', async () => {
-    const result = await canary(['run', '--duration', '20s', '--port', '0'], 150_000);
+  it('runs the built-in default config for 12 s with every path delivered', async () => {
+    const result = await canary(['run', '--duration', '12s', '--port', '0'], 150_000);
     expect(result.code, result.stderr).toBe(0);
     const summary = /^info +run summary .* paths=(\{.*\})$/m.exec(result.stderr)?.[1];
     expect(summary, result.stderr).toBeDefined();
