@@ -4,6 +4,7 @@
  * command-line flags they all read.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -96,4 +97,43 @@ export async function endChild(child: ChildProcess, command: object): Promise<vo
   const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
   await exited;
   clearTimeout(timer);
+}
+
+/**
+ * Prints the machine and its load over the run (every results table names both) and returns the
+ * load average at the end.
+ */
+export function printMachine(loadBefore: readonly number[], startedAtMs: number): number[] {
+  const load = os.loadavg();
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  const average = (values: readonly number[]): string => values.map((v) => v.toFixed(1)).join(' / ');
+  console.log(
+    `Machine: ${os.cpus().length} × ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Node ${process.version}, ${os.platform()} ${os.release()}`,
+  );
+  console.log(
+    `Load average (1/5/15 min) at start ${average(loadBefore)}, at end ${average(load)}; ` +
+      `descriptor limit per process ${fdLimit}; took ${((Date.now() - startedAtMs) / 1000).toFixed(0)} s`,
+  );
+  return load;
+}
+
+/**
+ * A promise that `start` settles once with true or false, or that turns false after `timeoutMs`:
+ * how every bench client waits for one socket or subscriber to come up.
+ */
+export function settlesWithin(
+  timeoutMs: number,
+  start: (settle: (ok: boolean) => void, isSettled: () => boolean) => void,
+): Promise<boolean> {
+  return new Promise((resolve) => {
+    let settled = false;
+    const settle = (ok: boolean): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(ok);
+    };
+    const timer = setTimeout(() => settle(false), timeoutMs);
+    start(settle, () => settled);
+  });
 }

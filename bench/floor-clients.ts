@@ -9,6 +9,7 @@ import tls from 'node:tls';
 import WebSocket from 'ws';
 import { ProjectTransport, TlsTrust } from '../src/net/index.js';
 import type { ClientCommand, FloorGrowResult, FloorKind, FloorServerReply } from './bench-common.js';
+import { settlesWithin } from './bench-processes.js';
 
 const CONNECT_CONCURRENCY = 200;
 const CONNECT_TIMEOUT_MS = 30_000;
@@ -53,15 +54,7 @@ function dropFields(socket: tls.TLSSocket): void {
 }
 
 function openOne(): Promise<boolean> {
-  return new Promise((resolve) => {
-    let settled = false;
-    const settle = (ok: boolean): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      resolve(ok);
-    };
-    const timer = setTimeout(() => settle(false), CONNECT_TIMEOUT_MS);
+  return settlesWithin(CONNECT_TIMEOUT_MS, (settle) => {
     if (kind === 'tcp') {
       const socket = net.connect({ host: HOST, port: server.tcpPort }, () => settle(true));
       socket.on('error', () => settle(false));

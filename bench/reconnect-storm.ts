@@ -40,6 +40,7 @@ import {
   nextMessage,
   positive,
   spawnNode,
+  printMachine,
 } from './bench-processes.js';
 import type { StormCommand, StormResult } from './storm-clients.js';
 
@@ -206,15 +207,7 @@ async function main(): Promise<void> {
     }
   }
 
-  const load = os.loadavg();
-  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-  console.log(
-    `Machine: ${os.cpus().length} × ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Node ${process.version}, ${os.platform()} ${os.release()}`,
-  );
-  console.log(
-    `Load average (1/5/15 min) at start ${loadBefore.map((v) => v.toFixed(1)).join(' / ')}, at end ${load.map((v) => v.toFixed(1)).join(' / ')}; ` +
-      `descriptor limit per process ${fdLimit}; took ${((Date.now() - started) / 1000).toFixed(0)} s`,
-  );
+  const load = printMachine(loadBefore, started);
   console.log(
     `Command: npm run bench:reconnect-storm -- --subscribers ${subscribers} --transports ${transports.join(',')} ` +
       `--join-limits ${joinLimits.join(',')} --resumption ${resumptions.map((on) => (on ? 'on' : 'off')).join(',')} --timeout ${timeoutMs / 1000}`,

@@ -10,6 +10,7 @@ import { ProjectTransport, TlsTrust, type CreateConnection } from '../src/net/in
 import { createLeanSubscriber, fixedToken, type Subscriber } from '../src/realtime/index.js';
 import type { Clock } from '../src/shared/index.js';
 import { BENCH_CHANNEL, BENCH_EVENT, monotonicMs, percentile } from './bench-common.js';
+import { settlesWithin } from './bench-processes.js';
 
 const JOIN_CONCURRENCY = 200;
 const JOIN_TIMEOUT_MS = 30_000;
@@ -103,15 +104,7 @@ function countingTransport(entry: { attempts: number }): ProjectTransport {
 }
 
 function startOne(index: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    let settled = false;
-    const settle = (ok: boolean): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      resolve(ok);
-    };
-    const timer = setTimeout(() => settle(false), JOIN_TIMEOUT_MS);
+  return settlesWithin(JOIN_TIMEOUT_MS, (settle, isSettled) => {
     const entry = { attempts: 0 } as Tracked;
     const subscriber = createLeanSubscriber({
       id: `storm-${index}`,
@@ -128,7 +121,7 @@ function startOne(index: number): Promise<boolean> {
       transport: countingTransport(entry),
       handlers: {
         onStatus: (change) => {
-          if (!settled) {
+          if (!isSettled()) {
             settle(change.status === 'SUBSCRIBED');
             return;
           }

@@ -31,6 +31,7 @@ import {
   type WindowResult,
 } from './bench-common.js';
 import { startNaiveSubscriber } from './naive-phoenix-client.js';
+import { settlesWithin } from './bench-processes.js';
 
 const JOIN_CONCURRENCY = 200;
 const JOIN_TIMEOUT_MS = 30_000;
@@ -85,15 +86,7 @@ let nextId = 0;
 
 /** Starts one subscriber of this process's kind; resolves true once its channel is joined. */
 function startOne(): Promise<boolean> {
-  return new Promise((resolve) => {
-    let settled = false;
-    const settle = (ok: boolean): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      resolve(ok);
-    };
-    const timer = setTimeout(() => settle(false), JOIN_TIMEOUT_MS);
+  return settlesWithin(JOIN_TIMEOUT_MS, (settle) => {
     nextId += 1;
     if (kind === 'lean') {
       const subscriber: Subscriber = createLeanSubscriber({
