@@ -33,7 +33,9 @@ import {
   registerFaultRoutes,
   type FaultSettingsInput,
 } from './faults/index.js';
+import type { Server as TlsServer } from 'node:tls';
 import { createHttpServer, listen } from './http-server.js';
+import { delayTlsHandshakes } from './tls/handshake-delay.js';
 import { createKeyRing, type LocalKeyRing } from './keys.js';
 import { JWT_MODES, type JwtMode } from './auth/signing-keys.js';
 import { AuthService, type AuthRateLimits } from './auth/auth-service.js';
@@ -380,6 +382,8 @@ export async function startTarget(options: TargetOptions = {}): Promise<LocalTar
       https: tls ? { key: tls.key, cert: tls.cert } : undefined,
     });
     cleanups.push(() => http.close());
+    // With https, fastify's server is a tls.Server: the slow-TLS-edge fault holds its connections.
+    if (tls) delayTlsHandshakes(http.server as unknown as TlsServer, faults);
     const boundPort = await listen(http, host, port);
     gateway.attach(http.server);
     phase('http');

@@ -10,7 +10,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { environmentSchema } from '../../src/config/index.js';
+import { environmentSchema, probeSchema } from '../../src/config/index.js';
+import { diffByProbing, renderDiffText } from '../../src/diagnosis/index.js';
 import {
   checkReachable,
   resolveEnvironment,
@@ -216,4 +217,50 @@ describe('the probe over TLS', () => {
     await runner.stop();
     await trusted.close();
   }, 90_000);
+
+  it('names a slow TLS edge in canary diff: handshakes slower, joins not', async () => {
+    let slowTarget: LocalTarget | undefined;
+    const slow = await resolveEnvironment(
+      environmentSchema.parse({
+        name: 'slow-edge',
+        local: { seed: 6, tls: true },
+        mechanics: { from: 'local', count: 3 },
+      }),
+      {
+        startLocalTarget: async (request) =>
+          (slowTarget = await startTarget({ ...request, faults: { tlsHandshakeDelayMs: 300 } })),
+      },
+    );
+    try {
+      const report = await diffByProbing({
+        baseline: env,
+        suspect: slow,
+        probe: probeSchema.parse({
+          name: 'tls-diff',
+          subscribers: { lean: 3, 'supabase-js': 1 },
+          interval: '500ms',
+          lateAfter: '1500ms',
+          deadline: '4s',
+          publishMode: 'direct',
+        }),
+        durationMs: 5_000,
+      });
+      const text = renderDiffText(report);
+      process.stdout.write(text);
+      expect(report.ranking.causes[0]?.id, text).toBe('slow_tls_edge');
+      expect(text).toMatch(/TLS handshake p50 \/ p95\s+\d+ ms \/ \d+ ms .*\s([3-9]\d\d|\d{4}) ms \/ \d+ ms/);
+      expect(await metricSumText(slowTarget)).toBeGreaterThan(0);
+    } finally {
+      await slow.close();
+    }
+  }, 120_000);
 });
+
+/** How many connections the slow-edge fault held, from the target's own metrics. */
+async function metricSumText(target: LocalTarget | undefined): Promise<number> {
+  const text = (await target?.context.metrics.registry.metrics()) ?? '';
+  const line = text
+    .split('\n')
+    .find((l) => l.startsWith('target_faults_injected_total') && l.includes('fault="tls_handshake_delay"'));
+  return line ? Number(line.split(' ').pop()) : 0;
+}

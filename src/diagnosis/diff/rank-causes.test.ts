@@ -85,6 +85,11 @@ describe('rankCauses', () => {
       connectionPhases: phases({ tcp: [1, 2], tls: [8, 9], upgrade: [3, 4], join: around(400, 20) }),
     });
     expect(rankCauses(env('dev'), slowJoin).causes.map((cause) => cause.id)).not.toContain('slow_tls_edge');
+    // A baseline on ws:// has no handshake to compare: TLS itself is not blamed.
+    const plainDev = env('dev', {
+      connectionPhases: phases({ tcp: [1, 2], tls: [], upgrade: [3, 4], join: [5, 6] }),
+    });
+    expect(rankCauses(plainDev, slowTls).causes.map((cause) => cause.id)).not.toContain('slow_tls_edge');
   });
 
   it('says two identical environments match within noise and states the band', () => {

@@ -272,19 +272,17 @@ export function rankCauses(
     ]);
   }
 
-  // TLS slower while joins are not: the edge, not Realtime.
+  // TLS slower while joins are not: the edge, not Realtime. Only between two TLS environments: a
+  // baseline on ws:// has no handshake to compare, and TLS itself is not a fault (the table shows it).
   const tlsA = baseline.connectionPhases.phasesMs.tls;
   const tlsB = suspect.connectionPhases.phasesMs.tls;
-  if (tlsB.count > 0 && tlsB.p50 !== null) {
-    const baseP50 = tlsA.count > 0 ? (tlsA.p50 ?? 0) : 0;
-    const tlsStrength = (tlsB.p50 - baseP50) / Math.max(band.minLatencyMs, band.relativeLatency * baseP50);
+  if (tlsA.count > 0 && tlsB.count > 0 && tlsA.p50 !== null && tlsB.p50 !== null) {
+    const tlsStrength = (tlsB.p50 - tlsA.p50) / Math.max(band.minLatencyMs, band.relativeLatency * tlsA.p50);
     if (tlsStrength >= 1) {
       const joinA = baseline.connectionPhases.phasesMs.join;
       const joinB = suspect.connectionPhases.phasesMs.join;
       add('slow_tls_edge', tlsStrength, [
-        tlsA.count > 0
-          ? `TLS handshake p50 ${ms(tlsA.p50)} → ${ms(tlsB.p50)} (p95 ${ms(tlsA.p95)} → ${ms(tlsB.p95)})`
-          : `TLS handshake p50 ${ms(tlsB.p50)} in ${suspect.env}; ${baseline.env} connects without TLS`,
+        `TLS handshake p50 ${ms(tlsA.p50)} → ${ms(tlsB.p50)} (p95 ${ms(tlsA.p95)} → ${ms(tlsB.p95)})`,
         `channel join p50 ${ms(joinA.p50)} → ${ms(joinB.p50)}`,
         `${suspect.connectionPhases.tlsResumed} of ${suspect.connectionPhases.tlsHandshakes} handshakes in ${suspect.env} resumed a session`,
       ]);

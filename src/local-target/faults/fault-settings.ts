@@ -96,6 +96,11 @@ export const faultSettingsSchema = z
     broadcastTriggerMissing: z.boolean().default(false),
     /** Broadcast Replay fails: a private join asking for replay gets Supabase's replay error. */
     replayUnavailable: z.boolean().default(false),
+    /**
+     * A target serving TLS holds each new connection this long before its handshake starts (a slow
+     * TLS edge: a loaded terminator, a far-away proxy). Plain http targets ignore it.
+     */
+    tlsHandshakeDelayMs: millis.default(0),
     /** Every insert into realtime.messages sleeps this long in the writer's transaction (SQL). */
     messageInsertDelayMs: z.number().int().min(0).max(10_000).default(0),
     /** The Auth path: token refresh, token clocks and signing keys. */
@@ -139,6 +144,8 @@ export const FAULT_KINDS = [
   'clock_skew',
   /** A signing key made current (or the previous one revoked) by the rotation fault. */
   'key_rotation',
+  /** A TLS connection held before its handshake by the handshake-delay fault. */
+  'tls_handshake_delay',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
