@@ -158,20 +158,8 @@ export async function resolveEnvironment(
   const timing = refreshTiming(
     env.mechanics && 'refresh' in env.mechanics ? env.mechanics.refresh : undefined,
   );
-  const configuredCaFiles = (env.tls.caFile ?? []).map((file) =>
-    path.resolve(options.file ? path.dirname(options.file) : process.cwd(), file),
-  );
-  const transportFor = (localCaPem?: string): { transport: ProjectTransport; tlsCaPems: string[] } => {
-    const trust = TlsTrust.of({
-      caFiles: configuredCaFiles,
-      caPems: localCaPem ? [localCaPem] : [],
-      source: `${options.file ?? `environment "${env.name}"`}: tls.caFile`,
-    });
-    return {
-      transport: new ProjectTransport({ trust, resumeSessions: env.tls.resumeSessions }),
-      tlsCaPems: [...trust.extraCaPems],
-    };
-  };
+  const transportFor = (localCaPem?: string) =>
+    environmentTransport(env, { file: options.file, extraCaPems: localCaPem ? [localCaPem] : [] });
 
   if (env.local) {
     if (!options.startLocalTarget) {
@@ -354,6 +342,26 @@ export async function resolveEnvironment(
       pool.stop();
       await transport.close();
     },
+  };
+}
+
+/**
+ * The transport an environment's connections go through: the system roots plus its `tls.caFile`
+ * (relative to the file naming it) and any extra CA (a local target's), with its resumption choice.
+ */
+export function environmentTransport(
+  env: Pick<EnvironmentConfig, 'name' | 'tls'>,
+  options: { file?: string; extraCaPems?: readonly string[] } = {},
+): { transport: ProjectTransport; tlsCaPems: string[] } {
+  const base = options.file ? path.dirname(options.file) : process.cwd();
+  const trust = TlsTrust.of({
+    caFiles: (env.tls.caFile ?? []).map((file) => path.resolve(base, file)),
+    caPems: options.extraCaPems ?? [],
+    source: `${options.file ?? `environment "${env.name}"`}: tls.caFile`,
+  });
+  return {
+    transport: new ProjectTransport({ trust, resumeSessions: env.tls.resumeSessions }),
+    tlsCaPems: [...trust.extraCaPems],
   };
 }
 

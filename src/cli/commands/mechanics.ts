@@ -7,10 +7,9 @@
  * the lines to stdout.
  */
 import { randomBytes } from 'node:crypto';
-import path from 'node:path';
 import type { Command } from 'commander';
 import { AuthApi, AuthRequestError } from '../../auth/index.js';
-import { ProjectTransport, TlsTrust } from '../../net/index.js';
+import { environmentTransport } from '../../probe/index.js';
 import {
   loadCanaryConfig,
   resolveEnvironmentSecrets,
@@ -74,15 +73,6 @@ interface Admin {
   supabaseUrl: string;
 }
 
-/** The environment's trusted CAs (relative tls.caFile paths are read from its file's directory). */
-function transportFor(env: EnvironmentConfig, file: string): ProjectTransport {
-  const caFiles = (env.tls.caFile ?? []).map((caFile) => path.resolve(path.dirname(file), caFile));
-  return new ProjectTransport({
-    trust: TlsTrust.of({ caFiles, source: `${file}: tls.caFile` }),
-    resumeSessions: env.tls.resumeSessions,
-  });
-}
-
 function admin(flags: MechanicsFlags): Admin {
   const config = loadCanaryConfig(flags.config, { localFaultsSchema: faultSettingsSchema });
   const [env] = selectEnvironments(config, [flags.env]);
@@ -105,7 +95,7 @@ function admin(flags: MechanicsFlags): Admin {
   const clientKey = secrets.anonKey?.reveal();
   if (!serverKey || !clientKey) throw new CanaryError('INTERNAL', `environment "${env.name}" has no keys`);
   const supabaseUrl = env.remote.supabaseUrl.replace(/\/$/, '');
-  const transport = transportFor(env, file);
+  const { transport } = environmentTransport(env, { file });
   return {
     env,
     fetch: transport.fetch,
